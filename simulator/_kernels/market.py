@@ -1,0 +1,314 @@
+"""Market-driver kernels: one path of every driver, step by step.
+
+Shapes and units
+----------------
+- ``params``: float64[N_DRIVERS, N_DRIVER_PARAMS]; columns per driver in
+  :mod:`simulator._kernels.layout` (rates and spreads as decimals per year,
+  volatilities per sqrt(year), prices in USD).
+- ``models``: int64[N_DRIVERS]; model code per driver (only bitcoin and rates
+  have alternatives).
+- ``chol``: float64[N_FACTORS, N_FACTORS], lower Cholesky factor of the
+  factor correlation matrix.
+- ``btc_series``: replay prices (USD) aligned so that ``[t]`` is the value at the
+  end of step ``t``; or, for bootstrap, historical monthly log returns.
+- ``rate_series``: replay short rate (decimal) at the end of step ``t``.
+- ``shocks``: float64[n_paths, n_steps, >= N_MARKET_STREAMS] injected variates,
+  or an array with ``shape[0] == 0`` to draw from the counter-based generator.
+- ``buf``: float64[n_steps, N_MARKET_VARS] output for one path; row ``t`` is the
+  state at the end of step ``t``, i.e. at time ``(t + 1) * dt`` years.
+
+Discretisations (exact over any step unless stated)
+---------------------------------------------------
+- bitcoin gbm/jump_diffusion: log-Euler is exact for GBM; Merton jumps add
+  ``N * m_J + s_J * sqrt(N) * Z`` with ``N ~ Poisson(lambda dt)`` and the drift
+  compensated so that ``E[S_t] = s0 exp(mu t)``.
+- regime: two-state continuous-time Markov chain, exact transition
+  probabilities per step; the regime at the start of a step sets that step's
+  drift and volatility (piecewise-constant approximation).
+- Vasicek: exact Gaussian transition. CIR: Andersen (2008) quadratic-exponential
+  scheme, non-negative, first moment exact.
+- log-OU (spread, power) and the OU deviation of the GPU price: exact Gaussian
+  transition; spread jumps of a step are applied at the step's end.
+- demand: growth ``g`` is an exact OU; ``ln D`` adds the exact integral of ``g``
+  over the step, drawn jointly with ``g``'s increment (two normals).
+"""
+
+import math
+
+import numpy as np
+
+from simulator._kernels import layout as L
+from simulator._kernels._jit import jit, jit_inline, pjit
+from simulator._kernels.rng import NORMAL, UNIFORM, stream_base, variate
+
+import numba
+
+
+@jit_inline
+def poisson_inverse(lam, u):
+    """Poisson(lam) count by inversion of the uniform ``u`` (small ``lam``)."""
+    if lam <= 0.0:
+        return 0
+    k = 0
+    p = math.exp(-lam)
+    c = p
+    while u > c and k < 10000:
+        k += 1
+        p *= lam / k
+        c += p
+    return k
+
+
+@jit_inline
+def std_normal_cdf(z):
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+@jit_inline
+def ou_decay_sd(kappa, sigma, dt):
+    """Exact OU step constants: ``exp(-kappa dt)`` and the conditional sd."""
+    if kappa > 0.0:
+        decay = math.exp(-kappa * dt)
+        sd = sigma * math.sqrt((1.0 - math.exp(-2.0 * kappa * dt)) / (2.0 * kappa))
+    else:
+        decay = 1.0
+        sd = sigma * math.sqrt(dt)
+    return decay, sd
+
+
+@jit_inline
+def cir_qe_step(r, kappa, theta, sigma, dt, z):
+    """Andersen (2008) QE step of the CIR short rate, switching at psi_c = 1.5.
+
+    Uses the single normal ``z``; the exponential branch maps it to a uniform
+    through the normal CDF so that the factor correlation is preserved.
+    """
+    e = math.exp(-kappa * dt)
+    m = theta + (r - theta) * e
+    s2 = r * sigma * sigma * e * (1.0 - e) / kappa + theta * sigma * sigma * (1.0 - e) ** 2 / (2.0 * kappa)
+    if m <= 0.0:
+        return 0.0
+    psi = s2 / (m * m)
+    if psi <= 1.5:
+        inv = 2.0 / psi
+        b2 = inv - 1.0 + math.sqrt(inv) * math.sqrt(inv - 1.0)
+        a = m / (1.0 + b2)
+        x = math.sqrt(b2) + z
+        return a * x * x
+    p = (psi - 1.0) / (psi + 1.0)
+    beta = (1.0 - p) / m
+    u = std_normal_cdf(z)
+    if u <= p:
+        return 0.0
+    return math.log((1.0 - p) / (1.0 - u)) / beta
+
+
+@jit_inline
+def _draw(shocks, p_local, t, s, bases, kind):
+    if shocks.shape[0] > 0:
+        return shocks[p_local, t, s]
+    return variate(bases[s], t, kind)
+
+
+@jit
+def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, params, models,
+                btc_series, rate_series, shocks, buf):
+    """Simulate every market driver on one path; fill ``buf[t, v]``.
+
+    ``gpath`` is the global path index (keys the random streams), ``p_local``
+    its row in ``shocks`` when shocks are injected.
+    """
+    nf = L.N_FACTORS
+    bases = np.empty(L.N_MARKET_STREAMS, dtype=np.uint64)
+    if shocks.shape[0] == 0:
+        for s in range(L.N_MARKET_STREAMS):
+            bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
+    z = np.empty(nf)
+    eps = np.empty(nf)
+
+    pb = params[L.D_BITCOIN]
+    pr = params[L.D_RATES]
+    ps = params[L.D_SPREAD]
+    pg = params[L.D_GPU]
+    pd = params[L.D_DEMAND]
+    pi = params[L.D_INFERENCE]
+    pt = params[L.D_TOKENS]
+    pw = params[L.D_POWER]
+    btc_model = models[L.D_BITCOIN]
+    rate_model = models[L.D_RATES]
+    sq = math.sqrt(dt)
+
+    # --- bitcoin constants
+    lam_b = pb[L.BTC_JUMP_RATE] * dt if btc_model == L.BTC_JUMP_DIFFUSION else 0.0
+    mj = pb[L.BTC_JUMP_MEAN]
+    sj = pb[L.BTC_JUMP_STD]
+    kbar = math.exp(mj + 0.5 * sj * sj) - 1.0
+    sig_b = pb[L.BTC_SIGMA]
+    drift_b = (pb[L.BTC_MU] - lam_b / dt * kbar - 0.5 * sig_b * sig_b) * dt if lam_b > 0 else \
+        (pb[L.BTC_MU] - 0.5 * sig_b * sig_b) * dt
+    sig_bear = pb[L.BTC_BEAR_SIGMA]
+    drift_bear = (pb[L.BTC_BEAR_MU] - 0.5 * sig_bear * sig_bear) * dt
+    q_out = pb[L.BTC_BEAR_RATE] + pb[L.BTC_BULL_RATE]
+    if q_out > 0.0:
+        hold = 1.0 - math.exp(-q_out * dt)
+        p_to_bear = pb[L.BTC_BEAR_RATE] / q_out * hold
+        p_to_bull = pb[L.BTC_BULL_RATE] / q_out * hold
+    else:
+        p_to_bear = 0.0
+        p_to_bull = 0.0
+    block = int(pb[L.BTC_BLOCK])
+    n_hist = btc_series.shape[0]
+
+    # --- rates, spread, gpu, demand, inference, tokens, power constants
+    r_decay, r_sd = ou_decay_sd(pr[L.RATE_KAPPA], pr[L.RATE_SIGMA], dt)
+    h_decay, h_sd = ou_decay_sd(ps[L.SPREAD_KAPPA], ps[L.SPREAD_SIGMA], dt)
+    h_m = math.log(ps[L.SPREAD_LONG_RUN])
+    lam_h = ps[L.SPREAD_JUMP_RATE] * dt
+    x_decay, x_sd = ou_decay_sd(pg[L.GPU_KAPPA], pg[L.GPU_SIGMA], dt)
+    d_gpu = -math.log(1.0 - pg[L.GPU_DECLINE])
+    gen_months = pg[L.GPU_GEN_MONTHS]
+    lam_gen = pg[L.GPU_GEN_RATE] * dt
+    a_d = math.log(2.0) / pd[L.DEMAND_HALF_LIFE]
+    sig_g = pd[L.DEMAND_SIGMA]
+    ea = math.exp(-a_d * dt)
+    var_g = sig_g * sig_g * (1.0 - ea * ea) / (2.0 * a_d)
+    var_i = sig_g * sig_g / (a_d * a_d) * (dt - 2.0 * (1.0 - ea) / a_d + (1.0 - ea * ea) / (2.0 * a_d))
+    cov_ig = sig_g * sig_g / (2.0 * a_d * a_d) * (1.0 - ea) ** 2
+    sd_g = math.sqrt(var_g)
+    i_load = cov_ig / sd_g if sd_g > 0.0 else 0.0
+    i_resid = math.sqrt(max(var_i - i_load * i_load, 0.0))
+    i_mean_k = (1.0 - ea) / a_d
+    g_long = pd[L.DEMAND_G_LONG]
+    sig_c = pi[L.INF_SIGMA]
+    drift_c = (math.log(1.0 - pi[L.INF_DECLINE]) - 0.5 * sig_c * sig_c) * dt
+    sig_t = pt[L.TOK_SIGMA]
+    drift_t = (math.log(1.0 - pt[L.TOK_DECLINE]) - 0.5 * sig_t * sig_t) * dt
+    gm0 = pt[L.TOK_GM0]
+    w_decay, w_sd = ou_decay_sd(pw[L.POWER_KAPPA], pw[L.POWER_SIGMA], dt)
+    w_m = math.log(pw[L.POWER_LONG_RUN])
+
+    # --- state
+    ln_s = math.log(pb[L.BTC_S0])
+    bear = pb[L.BTC_START_BEAR] > 0.5
+    boot_pos = 0
+    r = pr[L.RATE_R0]
+    x_h = math.log(ps[L.SPREAD_H0])
+    x_gpu = 0.0
+    n_gen = 0.0
+    ln_p0 = math.log(pg[L.GPU_P0])
+    g = pd[L.DEMAND_G0]
+    ln_d = 0.0
+    ln_c = 0.0
+    ln_tok = 0.0
+    x_w = math.log(pw[L.POWER_P0])
+
+    for t in range(n_steps):
+        for f in range(nf):
+            z[f] = _draw(shocks, p_local, t, f, bases, NORMAL)
+        for i in range(nf):
+            acc = 0.0
+            for j in range(i + 1):
+                acc += chol[i, j] * z[j]
+            eps[i] = acc
+
+        # bitcoin
+        if btc_model == L.BTC_GBM:
+            ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
+            price = math.exp(ln_s)
+        elif btc_model == L.BTC_JUMP_DIFFUSION:
+            ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
+            if lam_b > 0.0:
+                nj = poisson_inverse(lam_b, _draw(shocks, p_local, t, L.S_BTC_JUMP_N, bases, UNIFORM))
+                if nj > 0:
+                    ln_s += nj * mj + sj * math.sqrt(nj) * _draw(shocks, p_local, t, L.S_BTC_JUMP_Z, bases, NORMAL)
+            price = math.exp(ln_s)
+        elif btc_model == L.BTC_REGIME:
+            if bear:
+                ln_s += drift_bear + sig_bear * sq * eps[L.Z_BITCOIN]
+            else:
+                ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
+            u = _draw(shocks, p_local, t, L.S_REGIME, bases, UNIFORM)
+            if bear:
+                if u < p_to_bull:
+                    bear = False
+            elif u < p_to_bear:
+                bear = True
+            price = math.exp(ln_s)
+        elif btc_model == L.BTC_REPLAY:
+            price = btc_series[t]
+        else:  # bootstrap
+            if t % block == 0:
+                u = _draw(shocks, p_local, t, L.S_BOOT, bases, UNIFORM)
+                boot_pos = int(u * n_hist)
+                if boot_pos >= n_hist:
+                    boot_pos = n_hist - 1
+            ln_s += btc_series[(boot_pos + t % block) % n_hist]
+            price = math.exp(ln_s)
+        buf[t, L.V_BTC] = price
+        buf[t, L.V_REGIME] = 1.0 if bear else 0.0
+
+        # short rate
+        if rate_model == L.RATE_VASICEK:
+            r = pr[L.RATE_THETA] + (r - pr[L.RATE_THETA]) * r_decay + r_sd * eps[L.Z_RATES]
+        elif rate_model == L.RATE_CIR:
+            r = cir_qe_step(r, pr[L.RATE_KAPPA], pr[L.RATE_THETA], pr[L.RATE_SIGMA], dt, eps[L.Z_RATES])
+        else:
+            r = rate_series[t]
+        buf[t, L.V_RATE] = r
+
+        # high-yield spread: log-OU plus upward jumps
+        x_h = h_m + (x_h - h_m) * h_decay + h_sd * eps[L.Z_SPREAD]
+        if lam_h > 0.0:
+            nh = poisson_inverse(lam_h, _draw(shocks, p_local, t, L.S_SPREAD_JUMP_N, bases, UNIFORM))
+            if nh > 0:
+                x_h += nh * ps[L.SPREAD_JUMP_MEAN] + ps[L.SPREAD_JUMP_STD] * math.sqrt(nh) * \
+                    _draw(shocks, p_local, t, L.S_SPREAD_JUMP_Z, bases, NORMAL)
+        buf[t, L.V_SPREAD] = math.exp(x_h)
+
+        # GPU rental price (newest generation) and generation launches
+        x_gpu = x_gpu * x_decay + x_sd * eps[L.Z_GPU]
+        buf[t, L.V_GPU] = math.exp(ln_p0 - d_gpu * (t + 1) * dt + x_gpu)
+        if gen_months > 0.0:
+            n_gen = math.floor((t + 1) * months_per_step / gen_months + 1e-9)
+        elif lam_gen > 0.0:
+            n_gen += poisson_inverse(lam_gen, _draw(shocks, p_local, t, L.S_GPU_GEN, bases, UNIFORM))
+        buf[t, L.V_GEN] = n_gen
+
+        # AI demand: OU growth and its exact integral
+        e_g = eps[L.Z_DEMAND]
+        integral = g_long * dt + (g - g_long) * i_mean_k + i_load * e_g + \
+            i_resid * _draw(shocks, p_local, t, L.S_DEMAND_AUX, bases, NORMAL)
+        g = g_long + (g - g_long) * ea + sd_g * e_g
+        ln_d += integral
+        buf[t, L.V_DEMAND] = math.exp(ln_d)
+        buf[t, L.V_GROWTH] = g
+
+        # inference cost (relative to c0 inside, in USD per 1k tokens outside) and token price
+        ln_c += drift_c + sig_c * sq * eps[L.Z_INFERENCE]
+        ln_tok += drift_t + sig_t * sq * eps[L.Z_TOKENS]
+        buf[t, L.V_INFERENCE] = pi[L.INF_C0] * math.exp(ln_c)
+        buf[t, L.V_TOKEN] = math.exp(ln_tok)
+        gm = 1.0 - (1.0 - gm0) * math.exp(ln_c - ln_tok)
+        buf[t, L.V_GM] = min(1.0, max(-1.0, gm))
+
+        # power price: log-OU
+        x_w = w_m + (x_w - w_m) * w_decay + w_sd * eps[L.Z_POWER]
+        buf[t, L.V_POWER] = math.exp(x_w)
+
+
+@pjit
+def simulate_market(k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
+                    btc_series, rate_series, shocks, out):
+    """All market drivers for ``out.shape[1]`` paths starting at global ``path0``.
+
+    ``out``: float64[N_MARKET_VARS, n_paths, n_steps], filled in place.
+    Paths are independent, so the result does not depend on thread count.
+    """
+    n_paths = out.shape[1]
+    for p in numba.prange(n_paths):
+        buf = np.empty((n_steps, L.N_MARKET_VARS))
+        market_path(k0, k1, path0 + p, p, n_steps, dt, months_per_step, chol, params, models,
+                    btc_series, rate_series, shocks, buf)
+        for v in range(L.N_MARKET_VARS):
+            for t in range(n_steps):
+                out[v, p, t] = buf[t, v]

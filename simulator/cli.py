@@ -1,0 +1,114 @@
+"""Command line: ``simulate SCENARIO...``, ``simulate validate``.
+
+A thin layer: parse, call the library, print. Heavy modules are imported
+inside the commands so that ``simulate --help`` stays fast. Errors a user can
+fix print one line and exit 2 (traceback only with ``--verbose``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from simulator import __version__
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, if not a command name, runs ``run``."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        elif not args:
+            args = ["--help"]
+        return super().parse_args(ctx, args)
+
+
+def _fail(err: Exception, verbose: bool) -> None:
+    from simulator.errors import SimulatorError
+
+    if verbose:
+        raise err
+    click.echo(f"error: {err}", err=True)
+    sys.exit(err.exit_code if isinstance(err, SimulatorError) else 1)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="simulate")
+def main():
+    """Monte Carlo stress test of AI-infrastructure balance sheets.
+
+    \b
+    simulate scenarios/avalanche.yaml            run a scenario, print the summary
+    simulate validate scenarios/*.yaml           check scenario files without running
+    simulate run --help                          all options of a run
+    """
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override any scenario key, e.g. --set drivers.bitcoin.sigma=0.7 (repeatable).")
+@click.option("--paths", type=int, default=None, help="Number of paths (overrides simulation.paths).")
+@click.option("--seed", type=int, default=None, help="Random seed (overrides simulation.seed).")
+@click.option("--horizon", type=float, default=None, help="Horizon in years (overrides simulation.horizon_years).")
+@click.option("--output", "output_mode", type=click.Choice(["summary", "full"]), default="summary",
+              show_default=True, help="summary: aggregates over paths; full: every path.")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Results file (NetCDF). Default: results/<scenario>.nc")
+@click.option("--force", is_flag=True, help="Overwrite an existing results file.")
+@click.option("--threads", type=int, default=None, help="Numba threads (default: all cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or tables; errors only.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force, threads, as_json, quiet, verbose):
+    """Run SCENARIOS and write results."""
+    try:
+        from simulator.api import run_files
+
+        report = run_files(
+            scenarios, overrides=overrides, paths=paths, seed=seed, horizon_years=horizon,
+            full=output_mode == "full", out_path=out_path, force=force, threads=threads,
+        )
+    except KeyboardInterrupt:
+        click.echo("interrupted; no results written", err=True)
+        sys.exit(130)
+    except Exception as err:  # noqa: BLE001 - every error becomes one line
+        _fail(err, verbose)
+        return
+    if as_json:
+        click.echo(report.to_json())
+    elif not quiet:
+        report.print()
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a key before checking.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+def validate(scenarios, overrides, verbose):
+    """Check scenario files without running them."""
+    from simulator.errors import SimulatorError
+    from simulator.scenario import load_scenario
+
+    bad = 0
+    for path in scenarios:
+        try:
+            from simulator.drivers import pack_market
+
+            sc = load_scenario(path, overrides)
+            pack_market(sc)  # reads replay/bootstrap data and checks it
+            click.echo(f"ok: {path} ({sc.name}, {sc.simulation.paths} paths, {sc.simulation.n_steps} steps, "
+                       f"{len(sc.companies)} companies)")
+        except SimulatorError as err:
+            if verbose:
+                raise
+            click.echo(f"error: {err}", err=True)
+            bad += 1
+    if bad:
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
