@@ -22,6 +22,9 @@ Discretisations (exact over any step unless stated)
 - bitcoin gbm/jump_diffusion: log-Euler is exact for GBM; Merton jumps add
   ``N * m_J + s_J * sqrt(N) * Z`` with ``N ~ Poisson(lambda dt)`` and the drift
   compensated so that ``E[S_t] = s0 exp(mu t)``.
+- bootstrap: moving-block bootstrap of historical monthly log returns; each
+  block of ``block`` months starts at a uniformly drawn month with a full block
+  of history after it, so every block is a contiguous run of history.
 - regime: two-state continuous-time Markov chain, exact transition
   probabilities per step; the regime at the start of a step sets that step's
   drift and volatility (piecewise-constant approximation).
@@ -158,6 +161,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         p_to_bull = 0.0
     block = int(pb[L.BTC_BLOCK])
     n_hist = btc_series.shape[0]
+    n_starts = max(n_hist - block + 1, 1)
 
     # --- rates, spread, gpu, demand, inference, tokens, power constants
     r_decay, r_sd = ou_decay_sd(pr[L.RATE_KAPPA], pr[L.RATE_SIGMA], dt)
@@ -238,11 +242,14 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
             price = btc_series[t]
         else:  # bootstrap
             if t % block == 0:
+                # moving-block bootstrap: a block is a contiguous run of history
+                # (no wrap from the last month to the first); block <= n_hist is
+                # checked when packing
                 u = _draw(shocks, p_local, t, L.S_BOOT, bases, UNIFORM)
-                boot_pos = int(u * n_hist)
-                if boot_pos >= n_hist:
-                    boot_pos = n_hist - 1
-            ln_s += btc_series[(boot_pos + t % block) % n_hist]
+                boot_pos = int(u * n_starts)
+                if boot_pos >= n_starts:
+                    boot_pos = n_starts - 1
+            ln_s += btc_series[boot_pos + t % block]
             price = math.exp(ln_s)
         buf[t, L.V_BTC] = price
         buf[t, L.V_REGIME] = 1.0 if bear else 0.0

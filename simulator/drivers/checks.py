@@ -39,7 +39,7 @@ CONFIGS = {
              "drivers.gpu.generation_months=0"],
     # gbm, CIR with the Feller condition violated (exercises both QE branches),
     # spread without jumps, deterministic GPU launches
-    "alt": ["drivers.bitcoin.model=gbm", "drivers.rates.model=cir", "drivers.rates.sigma=0.15",
+    "alt": ["drivers.bitcoin.model=gbm", "drivers.rates.model=cir", "drivers.rates.sigma=0.2",
             "drivers.spread.jump_rate=0", "drivers.gpu.generation_months=18"],
     "regime_bull": ["drivers.bitcoin.model=regime", "drivers.bitcoin.start_regime=bull"],
     # simulated on the next block of global paths, so independent of regime_bull

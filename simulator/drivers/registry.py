@@ -59,6 +59,10 @@ def pack_market(scenario) -> MarketInputs:
             raise ScenarioError("bootstrap resamples monthly returns and needs steps_per_year: 12",
                                 keypath="drivers.bitcoin.model")
         btc_series = monthly_log_returns(d.bitcoin.data, "drivers.bitcoin.data")
+        if d.bitcoin.block_months > btc_series.size:
+            raise ScenarioError(
+                f"block_months = {d.bitcoin.block_months} is longer than the {btc_series.size} monthly returns "
+                f"in {d.bitcoin.data.csv}", keypath="drivers.bitcoin.block_months")
     rate_series = np.zeros(1)
     if d.rates.model == "replay":
         rate_series = replay_path(d.rates.data, n, mps, "drivers.rates.data", positive=False)
