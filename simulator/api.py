@@ -14,6 +14,8 @@ class Report:
 
     datasets: dict = field(default_factory=dict)
     written: dict = field(default_factory=dict)
+    #: scenario name -> one-line notices for the user (e.g. a repaired correlation matrix)
+    notices: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         out = {}
@@ -29,6 +31,7 @@ class Report:
                     q = ds[var].isel(time=-1).quantile([0.05, 0.25, 0.5, 0.75, 0.95]).values
                     mean = float(ds[var].isel(time=-1).mean())
                 s["drivers_at_horizon"][var] = {"mean": mean, "p5": float(q[0]), "p50": float(q[2]), "p95": float(q[4])}
+            s["notices"] = list(self.notices.get(name, []))
             out[name] = s
         return out
 
@@ -47,6 +50,8 @@ class Report:
             for var, m in s["drivers_at_horizon"].items():
                 t.add_row(var, *(f"{m[k]:.4g}" for k in ("mean", "p5", "p50", "p95")))
             console.print(t)
+            for note in s["notices"]:
+                console.print(f"note: {note}", markup=False)
             console.print(f"results: {s['file']}")
 
 
@@ -82,5 +87,7 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
         ds = market_dataset(sc, market, mi, full=full)
         target.parent.mkdir(parents=True, exist_ok=True)
         report.datasets[sc.name] = ds
+        if mi.correlation.repaired:
+            report.notices.setdefault(sc.name, []).append(mi.correlation.notice())
         report.written[sc.name] = write_dataset(ds, target, force=force)
     return report

@@ -98,9 +98,11 @@ def validate(scenarios, overrides, verbose):
             from simulator.drivers import pack_market
 
             sc = load_scenario(path, overrides)
-            pack_market(sc)  # reads replay/bootstrap data and checks it
+            mi = pack_market(sc)  # reads replay/bootstrap data and checks it
             click.echo(f"ok: {path} ({sc.name}, {sc.simulation.paths} paths, {sc.simulation.n_steps} steps, "
                        f"{len(sc.companies)} companies)")
+            if mi.correlation.repaired:
+                click.echo(f"note: {path}: {mi.correlation.notice()}")
         except SimulatorError as err:
             if verbose:
                 raise

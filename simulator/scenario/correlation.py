@@ -28,6 +28,13 @@ class FactorCorrelation:
     repaired: bool
     max_change: float
 
+    def notice(self) -> str | None:
+        """One line telling the user the matrix was repaired (None if it was not)."""
+        if not self.repaired:
+            return None
+        return ("correlation matrix was not positive semi-definite and was repaired to the nearest "
+                f"correlation matrix (Higham 2002); largest entry change {self.max_change:.4g}")
+
 
 def build_matrix(spec) -> np.ndarray:
     """Full N_FACTORS x N_FACTORS matrix in canonical factor order."""
