@@ -10,6 +10,7 @@ Run from the project root: ``python scripts/make_reference.py``.
 from __future__ import annotations
 
 import inspect
+import sys
 import typing
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # this checkout's simulator, not an installed one
 DST = ROOT / "docs" / "scenario-reference.md"
 
 _SCALARS = {int: "integer", float: "number", str: "string", bool: "boolean"}

@@ -239,6 +239,7 @@ def markdown_table(checks: list[Check]) -> str:
     lines = ["| driver | quantity | months | estimate | exact | standard error | \\|z\\| |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for c in checks:
-        lines.append(f"| {c.driver} | {c.quantity} | {c.months} | {c.estimate:.6g} | {c.exact:.6g} | "
+        quantity = c.quantity.replace("|", "\\|")
+        lines.append(f"| {c.driver} | {quantity} | {c.months} | {c.estimate:.6g} | {c.exact:.6g} | "
                      f"{c.se:.3g} | {abs(c.z):.2f} |")
     return "\n".join(lines)
