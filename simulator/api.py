@@ -51,7 +51,7 @@ class Report:
                 t.add_row(var, *(f"{m[k]:.4g}" for k in ("mean", "p5", "p50", "p95")))
             console.print(t)
             for note in s["notices"]:
-                console.print(f"note: {note}", markup=False)
+                console.print(f"note: {note}", markup=False, soft_wrap=True)
             console.print(f"results: {s['file']}")
 
 

@@ -152,6 +152,14 @@ def test_rates_replay_reproduces_fedfunds_in_decimals():
     assert m[L.V_RATE, 1, 0] == pytest.approx(0.0394)  # FEDFUNDS January 2008: 3.94 %
 
 
+def test_shipped_rates_replay_setting():
+    """market.yaml's rates data: FEDFUNDS from 2020-09, percent -> decimal."""
+    months, pct = _csv_rows(FEDFUNDS_CSV)
+    _, m = _market(["drivers.rates.model=replay"], paths=2, horizon=5)
+    k = months.index("2020-09")
+    np.testing.assert_allclose(m[L.V_RATE, 0], pct[k:k + 60] / 100, rtol=1e-15, atol=0)
+
+
 def test_replay_too_short_is_an_error():
     sc = load_scenario(MARKET, ["drivers.bitcoin.model=replay", "drivers.bitcoin.data.start=2025-01"])
     with pytest.raises(ScenarioError, match="replay needs 60 months"):
