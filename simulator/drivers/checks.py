@@ -125,7 +125,27 @@ def se_median_normal(x: np.ndarray) -> tuple[float, float]:
 
 
 def simulate(base_path, n_paths: int, seed: int, months: int) -> dict:
-    """Run every configuration of :data:`CONFIGS`: name -> (scenario, market ``[var, path, step]``)."""
+    """Run every configuration of :data:`CONFIGS` on monthly steps.
+
+    Parameters
+    ----------
+    base_path : str or Path
+        Scenario file the overrides apply to (the shipped ``scenarios/common/market.yaml``).
+    n_paths : int
+        Paths per configuration.
+    seed : int
+        Seed of the random streams (fixed, so every check is deterministic).
+    months : int
+        Horizon in months (the longest horizon to be checked).
+
+    Returns
+    -------
+    dict
+        Configuration name -> ``(scenario, market)``, ``market`` float64
+        ``[N_MARKET_VARS, n_paths, months]`` from :func:`simulator.engine.run_market`
+        (units as in :data:`simulator.results.MARKET_UNITS`). ``regime_bear``
+        uses global paths ``n_paths .. 2 n_paths - 1``, independent of ``regime_bull``.
+    """
     from simulator.engine import run_market
     from simulator.scenario import load_scenario
 
@@ -143,7 +163,22 @@ def simulate(base_path, n_paths: int, seed: int, months: int) -> dict:
 
 
 def checks_at(runs: dict, months: int) -> list[Check]:
-    """Every case of :data:`CASES` at ``months`` (monthly steps) from :func:`simulate`'s runs."""
+    """Every case of :data:`CASES` at one horizon.
+
+    Parameters
+    ----------
+    runs : dict
+        Output of :func:`simulate` (monthly steps).
+    months : int
+        Horizon in months, ``1 <= months <=`` the simulated horizon; ``t = months / 12`` years.
+
+    Returns
+    -------
+    list of Check
+        In the order of :data:`CASES`; estimates and exact values in the units
+        of the quantity (log USD for ``ln S``, decimal per year for rates, counts
+        for launches, shares for regimes).
+    """
     t = months / 12.0
     k = months - 1  # step index whose end is at ``months``
     res: list[Check] = []
