@@ -39,7 +39,7 @@ import numpy as np
 
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline, pjit
-from simulator._kernels.rng import NORMAL, UNIFORM, stream_base, variate
+from simulator._kernels.rng import step_key, stream_base, variate_at
 
 import numba
 
@@ -103,11 +103,32 @@ def cir_qe_step(r, kappa, theta, sigma, dt, z):
     return math.log((1.0 - p) / (1.0 - u)) / beta
 
 
-@jit_inline
-def _draw(shocks, p_local, t, s, bases, kind):
-    if shocks.shape[0] > 0:
-        return shocks[p_local, t, s]
-    return variate(bases[s], t, kind)
+@jit
+def used_streams(params, models, out):
+    """Mark in ``out[s]`` (bool[N_MARKET_STREAMS]) the streams this model set reads.
+
+    The kernel draws every used stream once per step at one call site (small
+    code, fast compile) and ignores the others. A variate is a pure function
+    of (key, path, stream, step), so drawing one that a step does not need
+    (say a jump size in a step without jumps) changes no result.
+    """
+    out[:] = False
+    for s in range(L.N_FACTORS):
+        out[s] = True
+    out[L.S_DEMAND_AUX] = True
+    btc = models[L.D_BITCOIN]
+    if btc == L.BTC_JUMP_DIFFUSION and params[L.D_BITCOIN, L.BTC_JUMP_RATE] > 0.0:
+        out[L.S_BTC_JUMP_N] = True
+        out[L.S_BTC_JUMP_Z] = True
+    elif btc == L.BTC_REGIME:
+        out[L.S_REGIME] = True
+    elif btc == L.BTC_BOOTSTRAP:
+        out[L.S_BOOT] = True
+    if params[L.D_SPREAD, L.SPREAD_JUMP_RATE] > 0.0:
+        out[L.S_SPREAD_JUMP_N] = True
+        out[L.S_SPREAD_JUMP_Z] = True
+    if params[L.D_GPU, L.GPU_GEN_MONTHS] <= 0.0 and params[L.D_GPU, L.GPU_GEN_RATE] > 0.0:
+        out[L.S_GPU_GEN] = True
 
 
 @jit
@@ -119,11 +140,18 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     its row in ``shocks`` when shocks are injected.
     """
     nf = L.N_FACTORS
-    bases = np.empty(L.N_MARKET_STREAMS, dtype=np.uint64)
-    if shocks.shape[0] == 0:
-        for s in range(L.N_MARKET_STREAMS):
+    ns = L.N_MARKET_STREAMS
+    injected = shocks.shape[0] > 0
+    used = np.empty(ns, dtype=np.bool_)
+    used_streams(params, models, used)
+    kinds = np.empty(ns, dtype=np.int64)
+    for s in range(ns):
+        kinds[s] = L.MARKET_STREAM_KINDS[s]
+    bases = np.empty(ns, dtype=np.uint64)
+    if not injected:
+        for s in range(ns):
             bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
-    z = np.empty(nf)
+    v = np.zeros(ns)  # this step's variates, by stream
     eps = np.empty(nf)
 
     pb = params[L.D_BITCOIN]
@@ -203,12 +231,20 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     x_w = math.log(pw[L.POWER_P0])
 
     for t in range(n_steps):
-        for f in range(nf):
-            z[f] = _draw(shocks, p_local, t, f, bases, NORMAL)
+        # The one draw site: every used stream of this step.
+        if injected:
+            for s in range(ns):
+                if used[s]:
+                    v[s] = shocks[p_local, t, s]
+        else:
+            skey = step_key(t, 0)
+            for s in range(ns):
+                if used[s]:
+                    v[s] = variate_at(bases[s], t, skey, kinds[s])
         for i in range(nf):
             acc = 0.0
             for j in range(i + 1):
-                acc += chol[i, j] * z[j]
+                acc += chol[i, j] * v[j]
             eps[i] = acc
 
         # bitcoin
@@ -218,16 +254,16 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         elif btc_model == L.BTC_JUMP_DIFFUSION:
             ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
             if lam_b > 0.0:
-                nj = poisson_inverse(lam_b, _draw(shocks, p_local, t, L.S_BTC_JUMP_N, bases, UNIFORM))
+                nj = poisson_inverse(lam_b, v[L.S_BTC_JUMP_N])
                 if nj > 0:
-                    ln_s += nj * mj + sj * math.sqrt(nj) * _draw(shocks, p_local, t, L.S_BTC_JUMP_Z, bases, NORMAL)
+                    ln_s += nj * mj + sj * math.sqrt(nj) * v[L.S_BTC_JUMP_Z]
             price = math.exp(ln_s)
         elif btc_model == L.BTC_REGIME:
             if bear:
                 ln_s += drift_bear + sig_bear * sq * eps[L.Z_BITCOIN]
             else:
                 ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
-            u = _draw(shocks, p_local, t, L.S_REGIME, bases, UNIFORM)
+            u = v[L.S_REGIME]
             if bear:
                 if u < p_to_bull:
                     bear = False
@@ -238,7 +274,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
             price = btc_series[t]
         else:  # bootstrap
             if t % block == 0:
-                u = _draw(shocks, p_local, t, L.S_BOOT, bases, UNIFORM)
+                u = v[L.S_BOOT]
                 boot_pos = int(u * n_hist)
                 if boot_pos >= n_hist:
                     boot_pos = n_hist - 1
@@ -259,10 +295,10 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         # high-yield spread: log-OU plus upward jumps
         x_h = h_m + (x_h - h_m) * h_decay + h_sd * eps[L.Z_SPREAD]
         if lam_h > 0.0:
-            nh = poisson_inverse(lam_h, _draw(shocks, p_local, t, L.S_SPREAD_JUMP_N, bases, UNIFORM))
+            nh = poisson_inverse(lam_h, v[L.S_SPREAD_JUMP_N])
             if nh > 0:
                 x_h += nh * ps[L.SPREAD_JUMP_MEAN] + ps[L.SPREAD_JUMP_STD] * math.sqrt(nh) * \
-                    _draw(shocks, p_local, t, L.S_SPREAD_JUMP_Z, bases, NORMAL)
+                    v[L.S_SPREAD_JUMP_Z]
         buf[t, L.V_SPREAD] = math.exp(x_h)
 
         # GPU rental price (newest generation) and generation launches
@@ -271,13 +307,13 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         if gen_months > 0.0:
             n_gen = math.floor((t + 1) * months_per_step / gen_months + 1e-9)
         elif lam_gen > 0.0:
-            n_gen += poisson_inverse(lam_gen, _draw(shocks, p_local, t, L.S_GPU_GEN, bases, UNIFORM))
+            n_gen += poisson_inverse(lam_gen, v[L.S_GPU_GEN])
         buf[t, L.V_GEN] = n_gen
 
         # AI demand: OU growth and its exact integral
         e_g = eps[L.Z_DEMAND]
         integral = g_long * dt + (g - g_long) * i_mean_k + i_load * e_g + \
-            i_resid * _draw(shocks, p_local, t, L.S_DEMAND_AUX, bases, NORMAL)
+            i_resid * v[L.S_DEMAND_AUX]
         g = g_long + (g - g_long) * ea + sd_g * e_g
         ln_d += integral
         buf[t, L.V_DEMAND] = math.exp(ln_d)
