@@ -20,7 +20,7 @@ from simulator.rng import draw
 from simulator.scenario import load_scenario
 from tests.conftest import ROOT, SCENARIOS, SHIPPED
 
-N = 300
+N = 1300  # more than two blocks of simulator._kernels.blocks.BLOCK_PATHS
 
 
 def bits(a):
@@ -78,7 +78,8 @@ def test_set_num_threads_in_process(avalanche):
     np.testing.assert_array_equal(bits(one), bits(many))
 
 
-@pytest.mark.parametrize("cuts", [(1,), (7, 8), (100, 101, 250), tuple(range(1, N))], ids=["1", "7-8", "100-250", "every-path"])
+@pytest.mark.parametrize("cuts", [(1,), (7, 8), (100, 101, 250, 777), tuple(range(1, N, 3))],
+                         ids=["1", "7-8", "100-777", "every-3rd-path"])
 def test_chunkings_give_identical_bits(avalanche, cuts):
     from simulator.drivers import pack_market
 
@@ -114,3 +115,23 @@ def test_the_check_can_fail(avalanche):
     shifted = run_market(avalanche, path0=1, n_paths=N)
     assert not np.array_equal(bits(shifted[:, :-1]), bits(whole[:, :-1]))
     np.testing.assert_array_equal(bits(shifted[:, :-1]), bits(whole[:, 1:]))
+
+
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_blocks_and_threads_of_the_pool(avalanche, block):
+    """Any block size on 1 or 3 threads fills the same bits."""
+    from simulator._kernels.blocks import run_blocks
+    from simulator._kernels.market import simulate_market_block
+    from simulator.drivers import pack_market
+
+    mi = pack_market(avalanche)
+    n = 150
+    outs = []
+    for threads, size in ((1, n), (3, block)):
+        out = np.full((L.N_MARKET_VARS, n, mi.n_steps), np.nan)
+        run_blocks(simulate_market_block, n, (mi.k0, mi.k1, 0, mi.n_steps, mi.dt, mi.months_per_step, mi.chol,
+                                              mi.params, mi.models, mi.btc_series, mi.rate_series,
+                                              np.zeros((0, 0, 0)), out), threads=threads, block=size)
+        outs.append(out)
+    assert np.isfinite(outs[1]).all()
+    np.testing.assert_array_equal(bits(outs[0]), bits(outs[1]))

@@ -38,10 +38,10 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
-from simulator._kernels._jit import jit, jit_inline, pjit
+from simulator._kernels._jit import jit, jit_inline
+from simulator._kernels.blocks import run_blocks
 from simulator._kernels.rng import step_key, stream_base, variate_at
 
-import numba
 
 
 @jit_inline
@@ -332,19 +332,27 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         buf[t, L.V_POWER] = math.exp(x_w)
 
 
-@pjit
-def simulate_market(k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
-                    btc_series, rate_series, shocks, out):
-    """All market drivers for ``out.shape[1]`` paths starting at global ``path0``.
-
-    ``out``: float64[N_MARKET_VARS, n_paths, n_steps], filled in place.
-    Paths are independent, so the result does not depend on thread count.
-    """
-    n_paths = out.shape[1]
-    for p in numba.prange(n_paths):
-        buf = np.empty((n_steps, L.N_MARKET_VARS))
+@jit
+def simulate_market_block(p_begin, p_end, k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
+                          btc_series, rate_series, shocks, out):
+    """Paths ``p_begin .. p_end - 1`` of :func:`simulate_market` (serial, releases the GIL)."""
+    buf = np.empty((n_steps, L.N_MARKET_VARS))
+    for p in range(p_begin, p_end):
         market_path(k0, k1, path0 + p, p, n_steps, dt, months_per_step, chol, params, models,
                     btc_series, rate_series, shocks, buf)
         for v in range(L.N_MARKET_VARS):
             for t in range(n_steps):
                 out[v, p, t] = buf[t, v]
+
+
+def simulate_market(k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
+                    btc_series, rate_series, shocks, out):
+    """All market drivers for ``out.shape[1]`` paths starting at global ``path0``.
+
+    ``out``: float64[N_MARKET_VARS, n_paths, n_steps], filled in place.
+    Blocks of paths run on numba's thread count (:mod:`simulator._kernels.blocks`);
+    paths are independent, so the result does not depend on threads or blocks.
+    """
+    run_blocks(simulate_market_block, out.shape[1],
+               (k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
+                btc_series, rate_series, shocks, out))
