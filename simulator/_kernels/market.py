@@ -45,18 +45,25 @@ from simulator._kernels.rng import step_key, stream_base, variate_at
 
 
 @jit_inline
-def poisson_inverse(lam, u):
-    """Poisson(lam) count by inversion of the uniform ``u`` (small ``lam``)."""
+def poisson_count(lam, p0, u):
+    """Poisson(lam) count by inversion of the uniform ``u``; ``p0 = exp(-lam)``
+    is computed once per path by the caller (it is the same every step)."""
     if lam <= 0.0:
         return 0
     k = 0
-    p = math.exp(-lam)
+    p = p0
     c = p
     while u > c and k < 10000:
         k += 1
         p *= lam / k
         c += p
     return k
+
+
+@jit_inline
+def poisson_inverse(lam, u):
+    """Poisson(lam) count by inversion of the uniform ``u`` (small ``lam``)."""
+    return poisson_count(lam, math.exp(-lam), u)
 
 
 @jit_inline
@@ -168,6 +175,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
 
     # --- bitcoin constants
     lam_b = pb[L.BTC_JUMP_RATE] * dt if btc_model == L.BTC_JUMP_DIFFUSION else 0.0
+    p0_b = math.exp(-lam_b)
     mj = pb[L.BTC_JUMP_MEAN]
     sj = pb[L.BTC_JUMP_STD]
     kbar = math.exp(mj + 0.5 * sj * sj) - 1.0
@@ -192,10 +200,12 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     h_decay, h_sd = ou_decay_sd(ps[L.SPREAD_KAPPA], ps[L.SPREAD_SIGMA], dt)
     h_m = math.log(ps[L.SPREAD_LONG_RUN])
     lam_h = ps[L.SPREAD_JUMP_RATE] * dt
+    p0_h = math.exp(-lam_h)
     x_decay, x_sd = ou_decay_sd(pg[L.GPU_KAPPA], pg[L.GPU_SIGMA], dt)
     d_gpu = -math.log(1.0 - pg[L.GPU_DECLINE])
     gen_months = pg[L.GPU_GEN_MONTHS]
     lam_gen = pg[L.GPU_GEN_RATE] * dt
+    p0_gen = math.exp(-lam_gen)
     a_d = math.log(2.0) / pd[L.DEMAND_HALF_LIFE]
     sig_g = pd[L.DEMAND_SIGMA]
     ea = math.exp(-a_d * dt)
@@ -254,7 +264,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         elif btc_model == L.BTC_JUMP_DIFFUSION:
             ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
             if lam_b > 0.0:
-                nj = poisson_inverse(lam_b, v[L.S_BTC_JUMP_N])
+                nj = poisson_count(lam_b, p0_b, v[L.S_BTC_JUMP_N])
                 if nj > 0:
                     ln_s += nj * mj + sj * math.sqrt(nj) * v[L.S_BTC_JUMP_Z]
             price = math.exp(ln_s)
@@ -295,7 +305,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         # high-yield spread: log-OU plus upward jumps
         x_h = h_m + (x_h - h_m) * h_decay + h_sd * eps[L.Z_SPREAD]
         if lam_h > 0.0:
-            nh = poisson_inverse(lam_h, v[L.S_SPREAD_JUMP_N])
+            nh = poisson_count(lam_h, p0_h, v[L.S_SPREAD_JUMP_N])
             if nh > 0:
                 x_h += nh * ps[L.SPREAD_JUMP_MEAN] + ps[L.SPREAD_JUMP_STD] * math.sqrt(nh) * \
                     v[L.S_SPREAD_JUMP_Z]
@@ -307,7 +317,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         if gen_months > 0.0:
             n_gen = math.floor((t + 1) * months_per_step / gen_months + 1e-9)
         elif lam_gen > 0.0:
-            n_gen += poisson_inverse(lam_gen, v[L.S_GPU_GEN])
+            n_gen += poisson_count(lam_gen, p0_gen, v[L.S_GPU_GEN])
         buf[t, L.V_GEN] = n_gen
 
         # AI demand: OU growth and its exact integral
