@@ -19,5 +19,7 @@ jit = numba.njit(**_OPTIONS)
 #: Small per-step helper. Kept as a separate name so that a helper can be
 #: forced inline again in one place if a measurement ever says so.
 jit_inline = numba.njit(**_OPTIONS)
-#: Parallel kernel (``prange`` over independent paths).
+#: Parallel kernel (``prange`` over independent paths). The project's kernels
+#: run serial block kernels on a thread pool instead (:mod:`simulator._kernels.blocks`):
+#: the parfor pass roughly doubles the compile work of a large per-path body.
 pjit = numba.njit(parallel=True, **_OPTIONS)

@@ -42,9 +42,9 @@ import math
 
 import numpy as np
 
-from simulator._kernels._jit import jit, jit_inline, pjit
+from simulator._kernels._jit import jit, jit_inline
+from simulator._kernels.blocks import run_blocks
 
-import numba
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -233,13 +233,28 @@ def variate(base, step, kind):
     return variate_at(base, step, step_key(step, 0), kind)
 
 
-@pjit
+@jit
+def draw_streams_block(p_begin, p_end, k0, k1, path0, n_steps, streams, kinds, out):
+    """Rows ``p_begin .. p_end - 1`` of :func:`draw_streams` (serial, releases the GIL)."""
+    n_streams = streams.shape[0]
+    bases = np.empty(n_streams, dtype=np.uint64)
+    for p in range(p_begin, p_end):
+        gp = np.uint64(path0 + p)
+        for j in range(n_streams):
+            bases[j] = stream_base(k0, k1, gp, np.uint64(streams[j]))
+        for t in range(n_steps):
+            skey = step_key(t, 0)
+            for j in range(n_streams):
+                out[p, t, j] = variate_at(bases[j], t, skey, kinds[j])
+
+
 def draw_streams(k0, k1, path0, n_steps, streams, kinds, out):
     """Materialise variates: ``out[p, t, j]`` = variate of stream ``streams[j]``
     (kind ``kinds[j]``) at step ``t`` on path ``path0 + p``.
 
     Used to inject identical shocks into the numba and numpy engines, and by
-    the tests of the generator itself.
+    the tests of the generator itself. Blocks of paths run on numba's thread
+    count (:mod:`simulator._kernels.blocks`); the values do not depend on it.
 
     Parameters
     ----------
@@ -252,17 +267,7 @@ def draw_streams(k0, k1, path0, n_steps, streams, kinds, out):
     out : float64[n_paths, n_steps, n_streams]
         Filled in place.
     """
-    n_paths = out.shape[0]
-    n_streams = streams.shape[0]
-    for p in numba.prange(n_paths):
-        gp = np.uint64(path0 + p)
-        bases = np.empty(n_streams, dtype=np.uint64)
-        for j in range(n_streams):
-            bases[j] = stream_base(k0, k1, gp, np.uint64(streams[j]))
-        for t in range(n_steps):
-            skey = step_key(t, 0)
-            for j in range(n_streams):
-                out[p, t, j] = variate_at(bases[j], t, skey, kinds[j])
+    run_blocks(draw_streams_block, out.shape[0], (k0, k1, path0, n_steps, streams, kinds, out))
 
 
 @jit
