@@ -43,7 +43,6 @@ from simulator._kernels.blocks import run_blocks
 from simulator._kernels.rng import step_key, stream_base, variate_at
 
 
-
 @jit_inline
 def poisson_count(lam, p0, u):
     """Poisson(lam) count by inversion of the uniform ``u``; ``p0 = exp(-lam)``
