@@ -42,6 +42,7 @@ def main():
     \b
     simulate scenarios/avalanche.yaml            run a scenario, print the summary
     simulate validate scenarios/*.yaml           check scenario files without running
+    simulate bench                               time the hot loop on this machine
     simulate run --help                          all options of a run
     """
 
@@ -110,6 +111,26 @@ def validate(scenarios, overrides, verbose):
             bad += 1
     if bad:
         sys.exit(2)
+
+
+@main.command()
+@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False), default="scenarios/avalanche.yaml",
+              show_default=True, help="Scenario to time.")
+@click.option("--paths", type=int, default=20_000, show_default=True, help="Paths per timed run.")
+@click.option("--repeats", type=int, default=5, show_default=True, help="Interleaved rounds; medians are reported.")
+@click.option("--no-whole-run", is_flag=True, help="Skip timing the whole run as a child process.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+def bench(scenario_file, paths, repeats, no_whole_run, verbose):
+    """Time the hot loop on this machine; print throughput and ratios as a table."""
+    try:
+        from simulator.bench import format_table, measure
+
+        result = measure(scenario_file, paths=paths, repeats=repeats, whole_run=not no_whole_run,
+                         progress=lambda msg: click.echo(msg, err=True) if verbose else None)
+    except Exception as err:  # noqa: BLE001 - every error becomes one line
+        _fail(err, verbose)
+        return
+    click.echo(format_table(result))
 
 
 if __name__ == "__main__":  # pragma: no cover

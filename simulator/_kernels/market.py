@@ -41,25 +41,31 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
-from simulator._kernels._jit import jit, jit_inline, pjit
-from simulator._kernels.rng import NORMAL, UNIFORM, stream_base, variate
-
-import numba
+from simulator._kernels._jit import jit, jit_inline
+from simulator._kernels.blocks import run_blocks
+from simulator._kernels.rng import step_key, stream_base, variate_at
 
 
 @jit_inline
-def poisson_inverse(lam, u):
-    """Poisson(lam) count by inversion of the uniform ``u`` (small ``lam``)."""
+def poisson_count(lam, p0, u):
+    """Poisson(lam) count by inversion of the uniform ``u``; ``p0 = exp(-lam)``
+    is computed once per path by the caller (it is the same every step)."""
     if lam <= 0.0:
         return 0
     k = 0
-    p = math.exp(-lam)
+    p = p0
     c = p
     while u > c and k < 10000:
         k += 1
         p *= lam / k
         c += p
     return k
+
+
+@jit_inline
+def poisson_inverse(lam, u):
+    """Poisson(lam) count by inversion of the uniform ``u`` (small ``lam``)."""
+    return poisson_count(lam, math.exp(-lam), u)
 
 
 @jit_inline
@@ -106,11 +112,32 @@ def cir_qe_step(r, kappa, theta, sigma, dt, z):
     return math.log((1.0 - p) / (1.0 - u)) / beta
 
 
-@jit_inline
-def _draw(shocks, p_local, t, s, bases, kind):
-    if shocks.shape[0] > 0:
-        return shocks[p_local, t, s]
-    return variate(bases[s], t, kind)
+@jit
+def used_streams(params, models, out):
+    """Mark in ``out[s]`` (bool[N_MARKET_STREAMS]) the streams this model set reads.
+
+    The kernel draws every used stream once per step at one call site (small
+    code, fast compile) and ignores the others. A variate is a pure function
+    of (key, path, stream, step), so drawing one that a step does not need
+    (say a jump size in a step without jumps) changes no result.
+    """
+    out[:] = False
+    for s in range(L.N_FACTORS):
+        out[s] = True
+    out[L.S_DEMAND_AUX] = True
+    btc = models[L.D_BITCOIN]
+    if btc == L.BTC_JUMP_DIFFUSION and params[L.D_BITCOIN, L.BTC_JUMP_RATE] > 0.0:
+        out[L.S_BTC_JUMP_N] = True
+        out[L.S_BTC_JUMP_Z] = True
+    elif btc == L.BTC_REGIME:
+        out[L.S_REGIME] = True
+    elif btc == L.BTC_BOOTSTRAP:
+        out[L.S_BOOT] = True
+    if params[L.D_SPREAD, L.SPREAD_JUMP_RATE] > 0.0:
+        out[L.S_SPREAD_JUMP_N] = True
+        out[L.S_SPREAD_JUMP_Z] = True
+    if params[L.D_GPU, L.GPU_GEN_MONTHS] <= 0.0 and params[L.D_GPU, L.GPU_GEN_RATE] > 0.0:
+        out[L.S_GPU_GEN] = True
 
 
 @jit
@@ -122,11 +149,18 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     its row in ``shocks`` when shocks are injected.
     """
     nf = L.N_FACTORS
-    bases = np.empty(L.N_MARKET_STREAMS, dtype=np.uint64)
-    if shocks.shape[0] == 0:
-        for s in range(L.N_MARKET_STREAMS):
+    ns = L.N_MARKET_STREAMS
+    injected = shocks.shape[0] > 0
+    used = np.empty(ns, dtype=np.bool_)
+    used_streams(params, models, used)
+    kinds = np.empty(ns, dtype=np.int64)
+    for s in range(ns):
+        kinds[s] = L.MARKET_STREAM_KINDS[s]
+    bases = np.empty(ns, dtype=np.uint64)
+    if not injected:
+        for s in range(ns):
             bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
-    z = np.empty(nf)
+    v = np.zeros(ns)  # this step's variates, by stream
     eps = np.empty(nf)
 
     pb = params[L.D_BITCOIN]
@@ -143,6 +177,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
 
     # --- bitcoin constants
     lam_b = pb[L.BTC_JUMP_RATE] * dt if btc_model == L.BTC_JUMP_DIFFUSION else 0.0
+    p0_b = math.exp(-lam_b)
     mj = pb[L.BTC_JUMP_MEAN]
     sj = pb[L.BTC_JUMP_STD]
     kbar = math.exp(mj + 0.5 * sj * sj) - 1.0
@@ -168,10 +203,12 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     h_decay, h_sd = ou_decay_sd(ps[L.SPREAD_KAPPA], ps[L.SPREAD_SIGMA], dt)
     h_m = math.log(ps[L.SPREAD_LONG_RUN])
     lam_h = ps[L.SPREAD_JUMP_RATE] * dt
+    p0_h = math.exp(-lam_h)
     x_decay, x_sd = ou_decay_sd(pg[L.GPU_KAPPA], pg[L.GPU_SIGMA], dt)
     d_gpu = -math.log(1.0 - pg[L.GPU_DECLINE])
     gen_months = pg[L.GPU_GEN_MONTHS]
     lam_gen = pg[L.GPU_GEN_RATE] * dt
+    p0_gen = math.exp(-lam_gen)
     a_d = math.log(2.0) / pd[L.DEMAND_HALF_LIFE]
     sig_g = pd[L.DEMAND_SIGMA]
     ea = math.exp(-a_d * dt)
@@ -207,12 +244,20 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     x_w = math.log(pw[L.POWER_P0])
 
     for t in range(n_steps):
-        for f in range(nf):
-            z[f] = _draw(shocks, p_local, t, f, bases, NORMAL)
+        # The one draw site: every used stream of this step.
+        if injected:
+            for s in range(ns):
+                if used[s]:
+                    v[s] = shocks[p_local, t, s]
+        else:
+            skey = step_key(t, 0)
+            for s in range(ns):
+                if used[s]:
+                    v[s] = variate_at(bases[s], t, skey, kinds[s])
         for i in range(nf):
             acc = 0.0
             for j in range(i + 1):
-                acc += chol[i, j] * z[j]
+                acc += chol[i, j] * v[j]
             eps[i] = acc
 
         # bitcoin
@@ -222,16 +267,16 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         elif btc_model == L.BTC_JUMP_DIFFUSION:
             ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
             if lam_b > 0.0:
-                nj = poisson_inverse(lam_b, _draw(shocks, p_local, t, L.S_BTC_JUMP_N, bases, UNIFORM))
+                nj = poisson_count(lam_b, p0_b, v[L.S_BTC_JUMP_N])
                 if nj > 0:
-                    ln_s += nj * mj + sj * math.sqrt(nj) * _draw(shocks, p_local, t, L.S_BTC_JUMP_Z, bases, NORMAL)
+                    ln_s += nj * mj + sj * math.sqrt(nj) * v[L.S_BTC_JUMP_Z]
             price = math.exp(ln_s)
         elif btc_model == L.BTC_REGIME:
             if bear:
                 ln_s += drift_bear + sig_bear * sq * eps[L.Z_BITCOIN]
             else:
                 ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
-            u = _draw(shocks, p_local, t, L.S_REGIME, bases, UNIFORM)
+            u = v[L.S_REGIME]
             if bear:
                 if u < p_to_bull:
                     bear = False
@@ -245,7 +290,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
                 # moving-block bootstrap: a block is a contiguous run of history
                 # (no wrap from the last month to the first); block <= n_hist is
                 # checked when packing
-                u = _draw(shocks, p_local, t, L.S_BOOT, bases, UNIFORM)
+                u = v[L.S_BOOT]
                 boot_pos = int(u * n_starts)
                 if boot_pos >= n_starts:
                     boot_pos = n_starts - 1
@@ -266,10 +311,10 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         # high-yield spread: log-OU plus upward jumps
         x_h = h_m + (x_h - h_m) * h_decay + h_sd * eps[L.Z_SPREAD]
         if lam_h > 0.0:
-            nh = poisson_inverse(lam_h, _draw(shocks, p_local, t, L.S_SPREAD_JUMP_N, bases, UNIFORM))
+            nh = poisson_count(lam_h, p0_h, v[L.S_SPREAD_JUMP_N])
             if nh > 0:
                 x_h += nh * ps[L.SPREAD_JUMP_MEAN] + ps[L.SPREAD_JUMP_STD] * math.sqrt(nh) * \
-                    _draw(shocks, p_local, t, L.S_SPREAD_JUMP_Z, bases, NORMAL)
+                    v[L.S_SPREAD_JUMP_Z]
         buf[t, L.V_SPREAD] = math.exp(x_h)
 
         # GPU rental price (newest generation) and generation launches
@@ -278,13 +323,13 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         if gen_months > 0.0:
             n_gen = math.floor((t + 1) * months_per_step / gen_months + 1e-9)
         elif lam_gen > 0.0:
-            n_gen += poisson_inverse(lam_gen, _draw(shocks, p_local, t, L.S_GPU_GEN, bases, UNIFORM))
+            n_gen += poisson_count(lam_gen, p0_gen, v[L.S_GPU_GEN])
         buf[t, L.V_GEN] = n_gen
 
         # AI demand: OU growth and its exact integral
         e_g = eps[L.Z_DEMAND]
         integral = g_long * dt + (g - g_long) * i_mean_k + i_load * e_g + \
-            i_resid * _draw(shocks, p_local, t, L.S_DEMAND_AUX, bases, NORMAL)
+            i_resid * v[L.S_DEMAND_AUX]
         g = g_long + (g - g_long) * ea + sd_g * e_g
         ln_d += integral
         buf[t, L.V_DEMAND] = math.exp(ln_d)
@@ -303,19 +348,27 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         buf[t, L.V_POWER] = math.exp(x_w)
 
 
-@pjit
-def simulate_market(k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
-                    btc_series, rate_series, shocks, out):
-    """All market drivers for ``out.shape[1]`` paths starting at global ``path0``.
-
-    ``out``: float64[N_MARKET_VARS, n_paths, n_steps], filled in place.
-    Paths are independent, so the result does not depend on thread count.
-    """
-    n_paths = out.shape[1]
-    for p in numba.prange(n_paths):
-        buf = np.empty((n_steps, L.N_MARKET_VARS))
+@jit
+def simulate_market_block(p_begin, p_end, k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
+                          btc_series, rate_series, shocks, out):
+    """Paths ``p_begin .. p_end - 1`` of :func:`simulate_market` (serial, releases the GIL)."""
+    buf = np.empty((n_steps, L.N_MARKET_VARS))
+    for p in range(p_begin, p_end):
         market_path(k0, k1, path0 + p, p, n_steps, dt, months_per_step, chol, params, models,
                     btc_series, rate_series, shocks, buf)
         for v in range(L.N_MARKET_VARS):
             for t in range(n_steps):
                 out[v, p, t] = buf[t, v]
+
+
+def simulate_market(k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
+                    btc_series, rate_series, shocks, out):
+    """All market drivers for ``out.shape[1]`` paths starting at global ``path0``.
+
+    ``out``: float64[N_MARKET_VARS, n_paths, n_steps], filled in place.
+    Blocks of paths run on numba's thread count (:mod:`simulator._kernels.blocks`);
+    paths are independent, so the result does not depend on threads or blocks.
+    """
+    run_blocks(simulate_market_block, out.shape[1],
+               (k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
+                btc_series, rate_series, shocks, out))

@@ -1,0 +1,224 @@
+"""``simulate bench``: the hot loop's throughput on this machine, as ratios.
+
+Every row is timed in the same process, in interleaved rounds (row A, row B,
+..., then again), and reported as the median over rounds, so the ratios hold
+on a noisy machine. Compilation happens in a warm-up call before the first
+round and is never timed.
+
+Rows
+----
+- RNG floor: NumPy's fastest generator (SFC64, float64 ``standard_normal``, one
+  thread) drawing the run's shocks, ``paths x months x 10`` normals, into a
+  reused buffer. Every other row is divided by it.
+- numba RNG, 1 and all threads: the counter-based generator drawing the same
+  count of normals (:func:`simulator._kernels.bench.normal_sum`).
+- numba engine, 1 and all threads; numpy engine (the plain-numpy reference,
+  drawing its shocks with :func:`simulator.rng.draw` chunk by chunk).
+- whole run: ``python -m simulator run SCENARIO --paths N -q`` as a child
+  process (process start, scenario loading, cached-kernel loading, results
+  file), after one warm-up run that fills the compile cache.
+
+The engines timed are :data:`ENGINES`. Phase 1 times the market drivers only;
+when the company engine exists, point :data:`ENGINES` at it (one line) and the
+``companies`` factor enters the throughput column.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+#: Normals per path-month in the RNG floor (the model's shocks per month).
+NORMALS_PER_MONTH = 10
+#: Paths per chunk for the numpy engine (bounds its shock array's memory).
+NUMPY_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One scenario, packed once, and the size of the run."""
+
+    scenario: object
+    inputs: object
+    paths: int
+    n_steps: int
+    months: int
+    companies: int
+
+
+@dataclass(frozen=True)
+class EngineSet:
+    """The engines the table times: ``run(workload)`` simulates ``workload.paths``."""
+
+    numba: Callable[[Workload], object]
+    numpy: Callable[[Workload], object]
+    simulates_companies: bool
+
+
+def _market_numba(w: Workload):
+    from simulator.engine import run_market
+
+    return run_market(w.scenario, n_paths=w.paths, inputs=w.inputs)
+
+
+def _market_numpy(w: Workload):
+    from simulator._kernels import layout as L
+    from simulator.reference import simulate_market
+    from simulator.rng import draw
+
+    streams = np.arange(L.N_MARKET_STREAMS)
+    last = None
+    for path0 in range(0, w.paths, NUMPY_CHUNK):
+        n = min(NUMPY_CHUNK, w.paths - path0)
+        shocks = draw(w.scenario.simulation.seed, path0, n, w.n_steps, streams, L.MARKET_STREAM_KINDS)
+        last = simulate_market(w.scenario, shocks, btc_series=w.inputs.btc_series, rate_series=w.inputs.rate_series)
+    return last
+
+
+#: What the "engine" rows time. Phase 2 (companies): swap in the full engine here.
+ENGINES = EngineSet(numba=_market_numba, numpy=_market_numpy, simulates_companies=False)
+
+
+def workload(scenario_file: str | os.PathLike, paths: int) -> Workload:
+    from simulator.drivers import pack_market
+    from simulator.scenario import load_scenario
+
+    sc = load_scenario(scenario_file, paths=paths)
+    sim = sc.simulation
+    return Workload(scenario=sc, inputs=pack_market(sc), paths=paths, n_steps=sim.n_steps,
+                    months=sim.n_steps * sim.months_per_step, companies=len(sc.companies))
+
+
+# ---------------------------------------------------------------- timed bodies
+def _numpy_floor(n_normals: int, chunk: int = 1 << 20):
+    gen = np.random.Generator(np.random.SFC64(12345))
+    buf = np.empty(min(chunk, n_normals))
+    done = 0
+    while done < n_normals:
+        k = min(buf.size, n_normals - done)
+        gen.standard_normal(out=buf[:k])
+        done += k
+
+
+def _numba_rng(w: Workload):
+    from simulator._kernels.bench import normal_sum
+
+    inp = w.inputs
+    return normal_sum(inp.k0, inp.k1, 0, w.paths, w.months, NORMALS_PER_MONTH)
+
+
+def _set_threads(n: int) -> None:
+    import numba
+
+    numba.set_num_threads(n)
+
+
+def _whole_run(scenario_file, paths: int, out_dir: str):
+    """``python -m simulator run`` in a child process importing this same package."""
+    pkg_root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([pkg_root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    cmd = [sys.executable, "-m", "simulator", "run", str(scenario_file), "--paths", str(paths), "-q",
+           "-o", os.path.join(out_dir, "bench.nc"), "--force"]
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@dataclass
+class Row:
+    name: str
+    seconds: float
+    units: float  # path-months (x companies) per run
+
+    @property
+    def throughput(self) -> float:
+        return self.units / self.seconds
+
+
+def measure(scenario_file, paths: int = 20_000, repeats: int = 5, whole_run: bool = True,
+            progress: Callable[[str], None] | None = None) -> dict:
+    """Time every row; returns ``{"rows": [Row, ...], "ratios": {...}, "meta": {...}}``."""
+    import numba
+
+    w = workload(scenario_file, paths)
+    all_threads = numba.config.NUMBA_NUM_THREADS
+    path_months = float(w.paths * w.months)
+    units = path_months * (w.companies if ENGINES.simulates_companies and w.companies else 1)
+    n_normals = w.paths * w.months * NORMALS_PER_MONTH
+    tmp = tempfile.TemporaryDirectory(prefix="simulate-bench-")
+
+    bodies = {
+        "RNG floor: numpy SFC64, 1 thread": (lambda: _numpy_floor(n_normals), path_months),
+        "numba RNG, 1 thread": (lambda: (_set_threads(1), _numba_rng(w)), path_months),
+        f"numba RNG, {all_threads} threads": (lambda: (_set_threads(all_threads), _numba_rng(w)), path_months),
+        "numba engine, 1 thread": (lambda: (_set_threads(1), ENGINES.numba(w)), units),
+        f"numba engine, {all_threads} threads": (lambda: (_set_threads(all_threads), ENGINES.numba(w)), units),
+        "numpy engine (reference)": (lambda: (_set_threads(all_threads), ENGINES.numpy(w)), units),
+    }
+    if whole_run:
+        bodies[f"whole run, summary mode, process ({all_threads} threads)"] = (
+            lambda: _whole_run(scenario_file, paths, tmp.name), units)
+
+    # Warm-up: compile every kernel (and fill the on-disk cache for the child process).
+    small = Workload(w.scenario, w.inputs, min(paths, 64), w.n_steps, w.months, w.companies)
+    _numba_rng(small)
+    ENGINES.numba(small)
+    ENGINES.numpy(small)
+    if whole_run:
+        _whole_run(scenario_file, min(paths, 64), tmp.name)
+
+    times = {name: [] for name in bodies}
+    try:
+        for r in range(repeats):
+            for name, (body, _) in bodies.items():
+                if progress:
+                    progress(f"round {r + 1}/{repeats}: {name}")
+                t0 = time.perf_counter()
+                body()
+                times[name].append(time.perf_counter() - t0)
+    finally:
+        _set_threads(all_threads)
+        tmp.cleanup()
+
+    rows = [Row(name, float(np.median(times[name])), bodies[name][1]) for name in bodies]
+    t = {row.name: row.seconds for row in rows}
+    floor = t["RNG floor: numpy SFC64, 1 thread"]
+    ratios = {
+        "numba engine speed-up over numpy engine (target >= 5)":
+            t["numpy engine (reference)"] / t[f"numba engine, {all_threads} threads"],
+        f"numba RNG speed-up over numpy SFC64 ({all_threads} threads vs 1)":
+            floor / t[f"numba RNG, {all_threads} threads"],
+        "numba engine thread scaling (1 thread / all threads)":
+            t["numba engine, 1 thread"] / t[f"numba engine, {all_threads} threads"],
+    }
+    if whole_run:
+        ratios["whole run / RNG floor (target <= 2)"] = t[f"whole run, summary mode, process ({all_threads} threads)"] / floor
+    meta = {"scenario": str(scenario_file), "paths": w.paths, "months": w.months, "companies": w.companies,
+            "engine": "market + companies" if ENGINES.simulates_companies else "market drivers only",
+            "threads": all_threads, "repeats": repeats, "numba": numba.__version__, "numpy": np.__version__}
+    return {"rows": rows, "ratios": ratios, "meta": meta}
+
+
+def format_table(result: dict) -> str:
+    """Markdown table (pastes into the README as it is)."""
+    m = result["meta"]
+    unit = "path-months x companies / s" if ENGINES.simulates_companies else "path-months / s"
+    floor = result["rows"][0].seconds
+    lines = [
+        f"{m['scenario']}: {m['paths']} paths x {m['months']} months, engine: {m['engine']}; "
+        f"median of {m['repeats']} interleaved rounds; numba {m['numba']}, numpy {m['numpy']}",
+        "",
+        f"| row | seconds | {unit} | time / RNG floor |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in result["rows"]:
+        lines.append(f"| {row.name} | {row.seconds:.4f} | {row.throughput:.3e} | {row.seconds / floor:.2f} |")
+    lines += ["", "| ratio | value |", "|---|---:|"]
+    lines += [f"| {k} | {v:.2f} |" for k, v in result["ratios"].items()]
+    return "\n".join(lines)
