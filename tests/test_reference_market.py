@@ -55,7 +55,8 @@ CASES = {p.stem: (p, ()) for p in SHIPPED}
 CASES.update({f"bitcoin-{m}": (BASE, (f"drivers.bitcoin.model={m}",))
               for m in ("gbm", "jump_diffusion", "regime", "replay", "bootstrap")})
 CASES.update({f"rates-{m}": (BASE, (f"drivers.rates.model={m}",)) for m in ("vasicek", "cir")})
-CASES["rates-replay"] = (BASE, ("drivers.rates.model=replay", "drivers.rates.data.csv={rates_csv}"))
+CASES["rates-replay"] = (BASE, ("drivers.rates.model=replay", "drivers.rates.data.csv={rates_csv}",
+                                  "drivers.rates.data.start=2026-09"))
 # deterministic GPU generations (the shipped files use a Poisson rate)
 CASES["gpu-generation-months"] = (BASE, ("drivers.gpu.generation_months=18",))
 
