@@ -32,6 +32,7 @@ MARKET_UNITS = {
     "app_gross_margin": ("1", "AI-application gross margin"),
     "power_price": ("USD/MWh", "power price"),
     "btc_regime": ("1", "bitcoin regime: 1 bear, 0 bull"),
+    "utilization_factor": ("1", "common utilisation shock of the step (standard normal)"),
 }
 
 

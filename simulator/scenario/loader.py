@@ -246,6 +246,11 @@ def validate(data: dict, sources: Sources, fallback_file: str):
 
     try:
         return Scenario.model_validate(data)
+    except ScenarioError as e:  # raised by whole-scenario checks (e.g. counterparties), located here
+        if e.file is None and e.keypath:
+            file, line = _locate(tuple(e.keypath.split(".")), sources, fallback_file)
+            raise ScenarioError(e.message, file, line, e.keypath) from None
+        raise
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(str(p) for p in err["loc"] if not str(p).startswith("function-"))
