@@ -49,8 +49,8 @@ CASH_EPS = 1e-6
 TS_BAL, TS_FLOATING, TS_RATE, TS_MAT, TS_LINEAR, TS_UNDRAWN, TS_BREACH = range(7)
 N_TS = 7
 # fleet state columns
-FS_STATUS, FS_BOOK, FS_GEN0 = range(3)  # status: 0 not yet bought, 1 on the books, -1 cancelled
-N_FS = 3
+FS_STATUS, FS_BOOK, FS_GEN0, FS_TAXBOOK = range(4)  # status: 0 not yet bought, 1 on the books, -1 cancelled
+N_FS = 4
 # company state columns
 (S_CASH, S_BTC, S_REV, S_NOL, S_UDEV, S_LNCORE, S_DM, S_CAUSE, S_IN_STRESS, S_STRESS_MONTH,
  S_REC_MONTH, S_TROUGH, S_TROUGH_MONTH, S_TTM_REV, S_TTM_EBITDA, S_TTM_INT, S_TTM_FCF, S_UTIL,
@@ -137,6 +137,7 @@ def init_state(cpar, tpar, tptr, fpar, fptr, st, ring, ts, fs):
             opening = fpar[j, CL.F_CAPEX] == 0.0
             fs[j, FS_STATUS] = 1.0 if opening else 0.0
             fs[j, FS_BOOK] = fpar[j, CL.F_BOOK0] if opening else 0.0
+            fs[j, FS_TAXBOOK] = fs[j, FS_BOOK]
             fs[j, FS_GEN0] = -fpar[j, CL.F_GEN_BEHIND]
 
 
@@ -283,16 +284,23 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
             amort += ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
 
     # ---- 6. depreciation and impairment of vintages on the books before this step
+    # (tax depreciation: the same straight line on a tax basis that impairment does not touch)
     dep = 0.0
     imp = 0.0
+    tax_dep = 0.0
     for j in range(fptr[c], fptr[c + 1]):
         if fs[j, FS_STATUS] != 1.0:
             continue
+        age = t - fpar[j, CL.F_MONTH]
+        remaining = fpar[j, CL.F_LIFE] - age
+        tb = fs[j, FS_TAXBOOK]
+        if tb > 0.0:
+            td = tb if remaining <= 1.0 else tb / remaining
+            fs[j, FS_TAXBOOK] = tb - td
+            tax_dep += td
         book = fs[j, FS_BOOK]
         if book <= 0.0:
             continue
-        age = t - fpar[j, CL.F_MONTH]
-        remaining = fpar[j, CL.F_LIFE] - age
         d = book if remaining <= 1.0 else book / remaining
         book -= d
         dep += d
@@ -308,8 +316,8 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
                 book -= spot_book - value
         fs[j, FS_BOOK] = book
 
-    # ---- 4. tax with loss carry-forward
-    taxable = ebitda - dep - imp - interest
+    # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
+    taxable = ebitda - tax_dep - interest
     tax = 0.0
     if taxable > 0.0:
         used = min(st[c, S_NOL], taxable)
@@ -333,6 +341,7 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
         if fs[j, FS_STATUS] == 0.0 and fpar[j, CL.F_MONTH] == t:
             fs[j, FS_STATUS] = 1.0
             fs[j, FS_BOOK] = fpar[j, CL.F_CAPEX]
+            fs[j, FS_TAXBOOK] = fpar[j, CL.F_CAPEX]
             fs[j, FS_GEN0] = gen
 
     fcf = ebitda - noncash - interest - tax - capex
