@@ -91,13 +91,14 @@ def print_company_tables(console, title: str, companies: dict) -> None:
 
     t = Table(title=f"{title}: default by the horizon")
     for col in ("company", "PD", "95% CI", "liquidity", "covenant", "refinancing",
-                "month p25 / median / p75", "EL % debt"):
+                "month p25 / median / p75", "EL $bn", "LGD"):
         t.add_column(col, justify="left" if col == "company" else "right")
     for name, c in companies.items():
         pd, dm, by = c["pd"], c["default_month"], c["pd_by_cause"]
         t.add_row(name, _pct(pd["p"]), f"{_pct(pd['lower'])} - {_pct(pd['upper'])}", _pct(by["liquidity"]),
                   _pct(by["covenant"]), _pct(by["refinancing"]),
-                  f"{_num(dm['p25'])} / {_num(dm['median'])} / {_num(dm['p75'])}", _pct(c["expected_loss"]["rate"]))
+                  f"{_num(dm['p25'])} / {_num(dm['median'])} / {_num(dm['p75'])}",
+                  f"{c['expected_loss']['usd'] / 1e9:.2f}", _pct(c["expected_loss"]["lgd"]))
     console.print(t)
     t = Table(title=f"{title}: FCF recovery (months from the start of the stress episode)")
     for col in ("company", "never stressed", "recovered", "censored", "defaulted", "median months",

@@ -257,7 +257,8 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
     revenue = contract_rev + spot_rev + mining_rev + core_rev + ai_rev
 
     # ---- 2. operating cost and EBITDA
-    power = (cp[CL.C_SITE_MW] + cp[CL.C_MINING_MW] + fleet_mw) * cp[CL.C_PUE] * buf[t, L.V_POWER] * hours
+    power = (cp[CL.C_SITE_MW] + cp[CL.C_MINING_MW] + fleet_mw) * cp[CL.C_PUE] * cp[CL.C_POWER_FACTOR] * \
+        buf[t, L.V_POWER] * hours
     opex = power + cp[CL.C_OPEX_FIXED] + cp[CL.C_OPEX_VAR] * revenue + cost_of_rev
     ebitda = revenue - opex
 

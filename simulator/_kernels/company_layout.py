@@ -30,8 +30,8 @@ ARCHETYPES = ("hyperscaler", "neocloud", "miner", "ai_app")
  C_ATM_CAP, C_ATM_TARGET, C_ATM_MIN_BTC, C_ATM_MAX_SPREAD, C_ATM_MIN_GROWTH,
  C_MAINT_CAPEX, C_MAINT_SHARE, C_RUNWAY,
  C_REC_MARGIN, C_REC_THRESHOLD, C_REC_TARGET,
- C_HAS_TTM, C_TTM_REV, C_TTM_EBITDA, C_TTM_INTEREST, C_TTM_FCF) = range(48)
-N_CPAR = 48
+ C_HAS_TTM, C_TTM_REV, C_TTM_EBITDA, C_TTM_INTEREST, C_TTM_FCF, C_POWER_FACTOR) = range(49)
+N_CPAR = 49
 
 # ---------------------------------------------------------------- contracts: kpar[j, :]
 K_CPTY, K_AMOUNT, K_START, K_END, K_PREPAID, K_HAZARD, K_HOSTING = range(7)

@@ -95,6 +95,7 @@ def pack_companies(scenario) -> CompanyInputs:
         row[CL.C_OPEX_FIXED] = co.opex_fixed * mps
         row[CL.C_OPEX_VAR] = co.opex_variable
         row[CL.C_SITE_MW] = co.site_mw
+        row[CL.C_POWER_FACTOR] = co.power_price_factor
         row[CL.C_PUE] = co.pue
         row[CL.C_TAX_RATE] = co.tax_rate
         row[CL.C_NOL0] = co.tax_loss_carryforward

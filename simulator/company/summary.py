@@ -161,7 +161,7 @@ def summarise(pint: np.ndarray, pflt: np.ndarray, names, opening_debt: np.ndarra
             },
             "expected_loss": {
                 "usd": el,
-                "rate": el / opening_debt[c] if opening_debt[c] > 0 else math.nan,
+                "rate_of_opening_debt": el / opening_debt[c] if opening_debt[c] > 0 else math.nan,
                 "lgd": el / ead if ead > 0 else math.nan,
             },
             "recovery": {

@@ -238,6 +238,7 @@ class Company(_Frozen):
     opex_variable: float = Field(0.0, ge=0.0, le=2.0, description="Variable cash operating cost as a share of revenue.")
     site_mw: float = Field(0.0, ge=0.0, description="IT load outside the GPU fleets (hosting shells, other data centres), MW.")
     pue: float = Field(1.2, ge=1.0, le=3.0, description="Power usage effectiveness: facility power / IT power.")
+    power_price_factor: float = Field(1.0, gt=0.0, le=5.0, description="Price paid for power as a multiple of the market power price (hedges, PPAs, cheap sites).")
     tax_rate: float = Field(0.21, ge=0.0, le=1.0, description="Tax rate on positive taxable income.")
     tax_loss_carryforward: float = Field(0.0, ge=0.0, description="Tax losses carried forward at the start, USD.")
     contracts: tuple[Contract, ...] = Field((), description="Take-or-pay contracts (GPU capacity, hosting leases).")
