@@ -60,9 +60,12 @@ N_S = 20
 R_REV, R_EBITDA, R_INT, R_FCF = range(4)
 
 
-@jit_inline
+@jit
 def _cdraw(shocks, p_local, t, stream, base, kind):
-    """Company variate: injected ``shocks[p, t, stream]`` or the generator."""
+    """Company variate: injected ``shocks[p, t, stream]`` or the generator.
+
+    Not inlined: the ziggurat inside :func:`variate` is compiled once here.
+    """
     if shocks.shape[0] > 0:
         return shocks[p_local, t, stream]
     return variate(base, t, kind)
