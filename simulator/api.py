@@ -110,13 +110,24 @@ def print_company_tables(console, title: str, companies: dict) -> None:
                   _num(r["median_months"]), _pct(r["within_12"]), _pct(r["within_24"]), _pct(r["within_36"]))
     console.print(t)
     t = Table(title=f"{title}: alarm lights (share of company-months alive)")
-    for col in ("company", "demand", "leverage", "avalanche", "P(def 12m | avalanche)", "P(def 12m)"):
+    for col in ("company", "demand", "leverage", "avalanche", "P(def 12m | avalanche)", "avalanche months",
+                "P(def 12m)"):
         t.add_column(col, justify="left" if col == "company" else "right")
     for name, c in companies.items():
         a = c["alarms"]
         t.add_row(name, _pct(a["demand"]), _pct(a["leverage"]), _pct(a["avalanche"]),
-                  _pct(a["pd12_given_avalanche"]), _pct(a["pd12_unconditional"]))
+                  _pct(a["pd12_given_avalanche"]), str(a["avalanche_months_observed"]), _pct(a["pd12_unconditional"]))
     console.print(t)
+    rows = [(name, c["contagion"]) for name, c in companies.items() if "contagion" in c]
+    if rows:
+        t = Table(title=f"{title}: contagion along contracts")
+        for col in ("company", "counterparties", "P(counterparty defaults first)", "PD | counterparty default",
+                    "PD otherwise"):
+            t.add_column(col, justify="left" if col in ("company", "counterparties") else "right")
+        for name, k in rows:
+            t.add_row(name, ", ".join(k["counterparties"]), _pct(k["p_counterparty_default_first"]),
+                      _pct(k["pd_given_counterparty_default"]), _pct(k["pd_otherwise"]))
+        console.print(t)
 
 
 def default_out_path(name: str) -> Path:
@@ -156,7 +167,8 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
         if ci.n:
             ds = ds.merge(company_dataset(sc, res, full=full))
             report.companies[sc.name] = summarise(res["pint"], res["pflt"], ci.names, ci.opening_debt,
-                                                  mi.n_steps, mi.months_per_step)
+                                                  mi.n_steps, mi.months_per_step,
+                                                  counterparties=ci.counterparties())
             parts.append((sc, res))
         target.parent.mkdir(parents=True, exist_ok=True)
         report.datasets[sc.name] = ds
@@ -183,6 +195,7 @@ def blend_report(parts) -> dict:
         for n, d in zip(r["companies"].names, r["companies"].opening_debt):
             debt.setdefault(n, d)
     sc0 = parts[0][0]
+    cptys = {n: [k for k in ks if k in names] for n, ks in parts[0][1]["companies"].counterparties().items() if n in names}
     summary = summarise(pint, pflt, names, [debt[n] for n in names], sc0.simulation.n_steps,
-                        sc0.simulation.months_per_step, weights=w)
+                        sc0.simulation.months_per_step, weights=w, counterparties=cptys)
     return {"weights": {sc.name: float(x) for (sc, _), x in zip(parts, sw)}, "companies": summary}

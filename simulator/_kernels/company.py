@@ -237,13 +237,18 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
             spot_rev += g * (1.0 - fpar[j, CL.F_CONTRACTED]) * u * gpu_price * rel * hours
             fleet_mw += g * fpar[j, CL.F_KW] / 1000.0
 
+    # mining, curtailed in a step whose hashprice does not cover the mining fleet's power
+    power_px = cp[CL.C_PUE] * cp[CL.C_POWER_FACTOR] * buf[t, L.V_POWER] * hours  # USD per MW of IT load in the step
     mining_rev = 0.0
+    mining_mw = 0.0
     if cp[CL.C_HASHRATE] > 0.0:
         mined = cp[CL.C_HASHRATE] / net_hr[t] * subsidy[t] * cp[CL.C_FEE_MULT] * BLOCKS_PER_YEAR * dt
-        mining_rev = mined * btc_price
-        kept = mined * cp[CL.C_HODL]
-        st[c, S_BTC] += kept
-        noncash += kept * btc_price
+        if mined * btc_price > cp[CL.C_MINING_MW] * power_px:
+            mining_rev = mined * btc_price
+            mining_mw = cp[CL.C_MINING_MW]
+            kept = mined * cp[CL.C_HODL]
+            st[c, S_BTC] += kept
+            noncash += kept * btc_price
 
     core_rev = 0.0
     if cp[CL.C_CORE_REV0] > 0.0:
@@ -260,8 +265,7 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
     revenue = contract_rev + spot_rev + mining_rev + core_rev + ai_rev
 
     # ---- 2. operating cost and EBITDA
-    power = (cp[CL.C_SITE_MW] + cp[CL.C_MINING_MW] + fleet_mw) * cp[CL.C_PUE] * cp[CL.C_POWER_FACTOR] * \
-        buf[t, L.V_POWER] * hours
+    power = (cp[CL.C_SITE_MW] + mining_mw + fleet_mw) * power_px
     opex = power + cp[CL.C_OPEX_FIXED] + cp[CL.C_OPEX_VAR] * revenue + cost_of_rev
     ebitda = revenue - opex
 

@@ -53,6 +53,14 @@ class CompanyInputs:
     def n(self) -> int:
         return len(self.names)
 
+    def counterparties(self) -> dict:
+        """``{company: [names of the scenario companies its contracts depend on]}``."""
+        out = {}
+        for c, name in enumerate(self.names):
+            idx = self.kpar[self.kptr[c]:self.kptr[c + 1], CL.K_CPTY].astype(int)
+            out[name] = [self.names[i] for i in sorted(set(idx[idx >= 0]))]
+        return out
+
     def max_contracts(self) -> int:
         return int(np.diff(self.kptr).max()) if self.n else 0
 

@@ -107,7 +107,7 @@ def _ratio(num, den, w):
 
 
 def summarise(pint: np.ndarray, pflt: np.ndarray, names, opening_debt: np.ndarray, n_steps: int,
-              months_per_step: int = 1, weights: np.ndarray | None = None) -> dict:
+              months_per_step: int = 1, weights: np.ndarray | None = None, counterparties: dict | None = None) -> dict:
     """The per-company summary printed by the CLI and written as ``--json``.
 
     Parameters
@@ -120,6 +120,9 @@ def summarise(pint: np.ndarray, pflt: np.ndarray, names, opening_debt: np.ndarra
     n_steps, months_per_step : int
     weights : float[n_paths], optional
         Path weights summing to 1 (default: equal).
+    counterparties : dict, optional
+        ``{company: [named counterparties]}``; adds a ``contagion`` block
+        (:func:`contagion`) for companies with named counterparties present.
 
     Returns
     -------
@@ -177,6 +180,30 @@ def summarise(pint: np.ndarray, pflt: np.ndarray, names, opening_debt: np.ndarra
                 "pd12_given_avalanche": _ratio(pint[:, c, CL.P_AV_DEF12], pint[:, c, CL.P_AV_N], w),
                 "pd12_unconditional": _ratio(pint[:, c, CL.P_ALL_DEF12], pint[:, c, CL.P_ALL_N], w),
                 "avalanche_ever": _share(pint[:, c, CL.P_FIRST_AVALANCHE] >= 0, w),
+                "avalanche_months_observed": int(pint[:, c, CL.P_AV_N].sum()),
             },
         }
+        if counterparties and counterparties.get(name):
+            out[name]["contagion"] = contagion(pint, list(names), name, counterparties[name], w)
     return out
+
+
+def contagion(pint: np.ndarray, names: list, name: str, cptys, w: np.ndarray) -> dict:
+    """Default of ``name`` against the defaults of its contract counterparties.
+
+    A counterparty default "comes first" on a path if it happens in an earlier
+    step than the company's own default (or the company never defaults).
+    Returns P(a counterparty defaults first), PD given that, PD otherwise.
+    """
+    c = names.index(name)
+    dm = pint[:, c, CL.P_DEFAULT_MONTH]
+    horizon = np.where(dm >= 0, dm, np.iinfo(np.int64).max)
+    first = np.zeros(pint.shape[0], dtype=bool)
+    for k in cptys:
+        dk = pint[:, names.index(k), CL.P_DEFAULT_MONTH]
+        first |= (dk >= 0) & (dk < horizon)
+    pf = _share(first, w)
+    pd_if = _share(first & (dm >= 0), w) / pf if pf > 0 else math.nan
+    pd_not = _share(~first & (dm >= 0), w) / (1 - pf) if pf < 1 else math.nan
+    return {"counterparties": list(cptys), "p_counterparty_default_first": pf,
+            "pd_given_counterparty_default": pd_if, "pd_otherwise": pd_not}

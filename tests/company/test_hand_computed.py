@@ -6,6 +6,7 @@ the engine.
 
 import math
 
+import numpy as np
 import pytest
 
 from simulator.company import DefaultCause
@@ -111,3 +112,35 @@ def test_counterparty_default_stops_revenue_the_month_after(order):
     assert rpo[3] == pytest.approx(50e6 * (23 - 3))  # remaining months 4..23 after month 3
     assert (rpo[4:] == 0.0).all()
     assert _default(res, i_neo)[0] == -1
+
+
+def _miner(power_mw: float) -> dict:
+    return {"archetype": "miner", "cash": 1e9, "opex_fixed": 1e6, "tax_rate": 0.0, "pue": 1.0,
+            "mining": {"hashrate_eh": 40.0, "power_mw": power_mw, "hodl_share": 0.25}}
+
+
+def test_mining_revenue_is_the_share_of_network_rewards():
+    from simulator._kernels.layout import V_BTC, V_POWER
+    from simulator.drivers.hashrate import BLOCKS_PER_YEAR
+
+    sc = scenario({"m": _miner(100.0)})
+    res = run_zero(sc)
+    mi = res["inputs"]
+    btc, power = res["market"][V_BTC, 0], res["market"][V_POWER, 0]
+    fee = sc.drivers.hashrate.fee_share
+    mined = 40.0 / mi.network_hashrate * mi.block_subsidy * (1 + fee) * BLOCKS_PER_YEAR / 12
+    np.testing.assert_allclose(line(res, "revenue"), mined * btc, rtol=1e-12)
+    np.testing.assert_allclose(line(res, "ebitda"), mined * btc - 100.0 * power * 730.5 - 1e6, rtol=1e-12)
+    np.testing.assert_allclose(line(res, "btc_holdings"), np.cumsum(0.25 * mined), rtol=1e-12)
+    # the kept quarter is revenue but not cash
+    np.testing.assert_allclose(line(res, "fcf"), line(res, "ebitda") - 0.25 * mined * btc, rtol=1e-9)
+
+
+def test_mining_is_curtailed_when_power_costs_more_than_it_earns():
+    from simulator._kernels.layout import V_BTC, V_POWER
+
+    res = run_zero(scenario({"m": _miner(5000.0)}))
+    btc, power = res["market"][V_BTC, 0], res["market"][V_POWER, 0]
+    assert (5000.0 * power * 730.5 > 1000.0 * btc).all()  # 40 EH/s mine ~500 BTC a month (< 1000): never pays
+    assert (line(res, "revenue") == 0.0).all()
+    np.testing.assert_allclose(line(res, "ebitda"), -1e6, rtol=1e-12)
