@@ -97,8 +97,11 @@ def validate(scenarios, overrides, verbose):
         try:
             from simulator.drivers import pack_market
 
+            from simulator.company import pack_companies
+
             sc = load_scenario(path, overrides)
             pack_market(sc)  # reads replay/bootstrap data and checks it
+            pack_companies(sc)  # checks months of contracts, debt and capex plans
             click.echo(f"ok: {path} ({sc.name}, {sc.simulation.paths} paths, {sc.simulation.n_steps} steps, "
                        f"{len(sc.companies)} companies)")
         except SimulatorError as err:
