@@ -41,7 +41,8 @@ class Report:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.summary(), indent=2, default=_json_default)
+        """The summary as strict JSON (NaN, for "no such event", becomes null)."""
+        return json.dumps(_nan_to_none(self.summary()), indent=2, default=_json_default, allow_nan=False)
 
     def print(self) -> None:
         from rich.console import Console
@@ -65,6 +66,18 @@ class Report:
             print_company_tables(console, f"blend ({weights})", blend["companies"])
 
 
+def _nan_to_none(x):
+    import math
+
+    if isinstance(x, dict):
+        return {k: _nan_to_none(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_nan_to_none(v) for v in x]
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
+
+
 def _json_default(x):
     import numpy as np
 
@@ -76,7 +89,9 @@ def _json_default(x):
 def _pct(x: float) -> str:
     import math
 
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return "<0.1%" if 0 < x < 0.0005 else f"{100 * x:.1f}%"
 
 
 def _num(x: float) -> str:

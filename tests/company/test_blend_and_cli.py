@@ -86,6 +86,7 @@ def test_cli_reports_companies_and_blend_as_json(scenario_files, tmp_path, monke
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(main, [*map(str, scenario_files), "--json"])
     assert res.exit_code == 0, res.output
+    assert "NaN" not in res.output
     out = json.loads(res.output)
     assert set(out) == {"up", "down", "blend"}
     assert out["blend"]["weights"] == pytest.approx({"up": 0.75, "down": 0.25})
