@@ -15,6 +15,8 @@ K_UTIL = 0  # normal, per step: idiosyncratic utilisation shock
 K_CORE = 1  # normal, per step: core-revenue GBM shock
 K_EXT = 2  # uniform, indexed by CONTRACT (not step): default time of an external counterparty
 N_COMPANY_STREAMS_USED = 3
+#: Kind of each company stream (0 normal, 1 uniform), indexed by ``k``; unused streams are normal.
+COMPANY_STREAM_KINDS = (0, 0, 1, 0, 0, 0, 0, 0)
 
 # ---------------------------------------------------------------- archetypes
 A_HYPERSCALER, A_NEOCLOUD, A_MINER, A_AI_APP = range(4)

@@ -144,3 +144,27 @@ def test_mining_is_curtailed_when_power_costs_more_than_it_earns():
     assert (5000.0 * power * 730.5 > 1000.0 * btc).all()  # 40 EH/s mine ~500 BTC a month (< 1000): never pays
     assert (line(res, "revenue") == 0.0).all()
     np.testing.assert_allclose(line(res, "ebitda"), -1e6, rtol=1e-12)
+
+
+def test_impairment_starts_when_rent_falls_below_straight_line_depreciation():
+    """Book after straight-line depreciation at step t is cost (59 - t) / 60 and the economic value is
+    rent_t x (59 - t) months, so the first write-down comes in the first step whose monthly rent is below
+    cost / 60, and it is (cost / 60 - rent_t) x (59 - t). Generation launches (every 6 months, -50 %)
+    make it bite."""
+    from simulator._kernels.layout import V_GEN, V_GPU
+
+    gpus, cost = 1000.0, 30000.0
+    co = {"archetype": "neocloud", "cash": 1e12, "tax_rate": 0.0,
+          "utilization": {"mean": 0.7, "beta_demand": 0.0, "sigma": 0.0},
+          "fleets": [{"gpus": gpus, "unit_cost": cost, "purchased": 0, "life_years": 5}]}
+    sc = scenario({"neo": co}, months=36, drivers={"gpu": {"generation_months": 6, "generation_drop": 0.5}})
+    res = run_zero(sc)
+    price, gen = res["market"][V_GPU, 0], res["market"][V_GEN, 0]
+    rent = gpus * 0.7 * price * 0.5**gen * 730.5
+    monthly_dep = gpus * cost / 60
+    first = int(np.argmax(rent < monthly_dep))
+    assert rent[first] < monthly_dep and first > 0 and gen[first] >= 1
+    imp = line(res, "impairment")
+    assert (imp[:first] == 0.0).all()
+    assert imp[first] == pytest.approx((monthly_dep - rent[first]) * (59 - first), rel=1e-9)
+    np.testing.assert_allclose(line(res, "depreciation")[:first + 1], monthly_dep, rtol=1e-12)
