@@ -49,13 +49,17 @@ CASH_EPS = 1e-6
 TS_BAL, TS_FLOATING, TS_RATE, TS_MAT, TS_LINEAR, TS_UNDRAWN, TS_BREACH = range(7)
 N_TS = 7
 # fleet state columns
-FS_STATUS, FS_BOOK, FS_GEN0, FS_TAXBOOK = range(4)  # status: 0 not yet bought, 1 on the books, -1 cancelled
+# status: 0 not yet bought, 1 on the books, -1 cancelled; REL0 = (1 - drop)^-(generation count at purchase)
+FS_STATUS, FS_BOOK, FS_REL0, FS_TAXBOOK = range(4)
 N_FS = 4
 # company state columns
 (S_CASH, S_BTC, S_REV, S_NOL, S_UDEV, S_LNCORE, S_DM, S_CAUSE, S_IN_STRESS, S_STRESS_MONTH,
  S_REC_MONTH, S_TROUGH, S_TROUGH_MONTH, S_TTM_REV, S_TTM_EBITDA, S_TTM_INT, S_TTM_FCF, S_UTIL,
- S_MINLIQ, S_FIRST_AV) = range(20)
-N_S = 20
+ S_MINLIQ, S_FIRST_AV, S_NEXT_FLEET) = range(21)
+N_S = 21
+# S_NEXT_FLEET: index of the first planned vintage not yet bought or cancelled. Fleet rows of a company
+# are the opening fleet, then planned vintages in month order (simulator.company.pack), so the
+# vintages on the books are rows fptr[c] .. S_NEXT_FLEET - 1 and this step's purchases follow it.
 # trailing-window columns
 R_REV, R_EBITDA, R_INT, R_FCF = range(4)
 
@@ -101,8 +105,8 @@ def external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, out):
 
 
 @jit
-def init_state(cpar, tpar, tptr, fpar, fptr, st, ring, ts, fs):
-    """Opening balance sheet of every company into the state arrays."""
+def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs):
+    """Opening balance sheet of every company into the state arrays (``drop``: generation price drop)."""
     n_comp = cpar.shape[0]
     W = ring.shape[1]
     for c in range(n_comp):
@@ -136,12 +140,15 @@ def init_state(cpar, tpar, tptr, fpar, fptr, st, ring, ts, fs):
             ts[j, TS_LINEAR] = tpar[j, CL.T_LINEAR]
             ts[j, TS_UNDRAWN] = tpar[j, CL.T_UNDRAWN]
             ts[j, TS_BREACH] = 0.0
+        st[c, S_NEXT_FLEET] = fptr[c]
         for j in range(fptr[c], fptr[c + 1]):
             opening = fpar[j, CL.F_CAPEX] == 0.0
+            if opening:
+                st[c, S_NEXT_FLEET] = j + 1
             fs[j, FS_STATUS] = 1.0 if opening else 0.0
             fs[j, FS_BOOK] = fpar[j, CL.F_BOOK0] if opening else 0.0
             fs[j, FS_TAXBOOK] = fs[j, FS_BOOK]
-            fs[j, FS_GEN0] = -fpar[j, CL.F_GEN_BEHIND]
+            fs[j, FS_REL0] = (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND]
 
 
 @jit_inline
@@ -183,6 +190,7 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
     h = buf[t, L.V_SPREAD]
     demand = buf[t, L.V_DEMAND]
     drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
+    gen_factor = (1.0 - drop) ** gen  # a vintage's generation discount is gen_factor x FS_REL0
     s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
 
     # ---- utilisation: logit-OU around logit(mean) + beta * demand surprise
@@ -223,9 +231,13 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
             noncash += amt * kpar[j, CL.K_PREPAID]
         rpo += amt * max(0.0, end - max(float(t), start - 1.0))
 
+    nx = int(st[c, S_NEXT_FLEET])
+    ne = nx
+    while ne < fptr[c + 1] and fpar[ne, CL.F_MONTH] == t:
+        ne += 1
     spot_rev = 0.0
     fleet_mw = 0.0
-    for j in range(fptr[c], fptr[c + 1]):
+    for j in range(fptr[c], nx):
         if fs[j, FS_STATUS] != 1.0:
             continue
         age = t - fpar[j, CL.F_MONTH]
@@ -233,7 +245,7 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
             continue
         g = fpar[j, CL.F_GPUS]
         if g > 0.0:
-            rel = fpar[j, CL.F_PRICE_FACTOR] * (1.0 - drop) ** (gen - fs[j, FS_GEN0])
+            rel = fpar[j, CL.F_PRICE_FACTOR] * gen_factor * fs[j, FS_REL0]
             spot_rev += g * (1.0 - fpar[j, CL.F_CONTRACTED]) * u * gpu_price * rel * hours
             fleet_mw += g * fpar[j, CL.F_KW] / 1000.0
 
@@ -280,8 +292,8 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
     # ---- 5. capex plan with the discipline rule (before depreciation: bought this step, depreciated from the next)
     committed = cp[CL.C_MAINT_CAPEX] + cp[CL.C_MAINT_SHARE] * revenue
     uncommitted = 0.0
-    for j in range(fptr[c], fptr[c + 1]):
-        if fs[j, FS_STATUS] == 0.0 and fpar[j, CL.F_MONTH] == t:
+    for j in range(nx, ne):
+        if fs[j, FS_STATUS] == 0.0:
             if fpar[j, CL.F_COMMITTED] > 0.5:
                 committed += fpar[j, CL.F_CAPEX]
             else:
@@ -296,7 +308,7 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
     dep = 0.0
     imp = 0.0
     tax_dep = 0.0
-    for j in range(fptr[c], fptr[c + 1]):
+    for j in range(fptr[c], nx):
         if fs[j, FS_STATUS] != 1.0:
             continue
         age = t - fpar[j, CL.F_MONTH]
@@ -316,7 +328,7 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
         if g > 0.0:
             cshare = fpar[j, CL.F_CONTRACTED]
             econ_left = max(fpar[j, CL.F_ECON_LIFE] - age - 1.0, 0.0)
-            rel = fpar[j, CL.F_PRICE_FACTOR] * (1.0 - drop) ** (gen - fs[j, FS_GEN0])
+            rel = fpar[j, CL.F_PRICE_FACTOR] * gen_factor * fs[j, FS_REL0]
             value = g * (1.0 - cshare) * u * gpu_price * rel * hours * econ_left
             spot_book = book * (1.0 - cshare)
             if value < spot_book:
@@ -341,17 +353,18 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
             (cp[CL.C_REV_LIMIT] - st[c, S_REV]) - uncommitted
         if fixed > 0.0 and liq < cp[CL.C_RUNWAY] * fixed:
             uncommitted = 0.0
-            for j in range(fptr[c], fptr[c + 1]):
-                if fs[j, FS_STATUS] == 0.0 and fpar[j, CL.F_MONTH] == t and fpar[j, CL.F_COMMITTED] < 0.5:
+            for j in range(nx, ne):
+                if fpar[j, CL.F_COMMITTED] < 0.5:
                     fs[j, FS_STATUS] = -1.0
     capex = committed + uncommitted
-    for j in range(fptr[c], fptr[c + 1]):
-        if fs[j, FS_STATUS] == 0.0 and fpar[j, CL.F_MONTH] == t:
+    for j in range(nx, ne):
+        if fs[j, FS_STATUS] == 0.0:
             fs[j, FS_STATUS] = 1.0
             fs[j, FS_BOOK] = fpar[j, CL.F_CAPEX]
             fs[j, FS_TAXBOOK] = fpar[j, CL.F_CAPEX]
-            fs[j, FS_GEN0] = gen
+            fs[j, FS_REL0] = 1.0 / gen_factor
 
+    st[c, S_NEXT_FLEET] = ne
     fcf = ebitda - noncash - interest - tax - capex
 
     # trailing window
@@ -535,7 +548,7 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
     ext_step = np.empty(kpar.shape[0])
     av = np.zeros((n_comp, n_steps), dtype=np.bool_)
     flows = np.zeros(CL.N_OUT)
-    init_state(cpar, tpar, tptr, fpar, fptr, st, ring, ts, fs)
+    init_state(cpar, tpar, tptr, fpar, fptr, mparams[L.D_GPU, L.GPU_GEN_DROP], st, ring, ts, fs)
     external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, ext_step)
     lag = 6 // mps
     c0 = mparams[L.D_INFERENCE, L.INF_C0]

@@ -186,6 +186,7 @@ def pack_companies(scenario) -> CompanyInputs:
                 f.gpus * f.unit_cost * max(0.0, 1.0 - (-month) / life)
             frows.append([f.gpus, month, book, 0.0, life, econ, f.kw_per_gpu, f.price_factor,
                           f.contracted_share, f.generations_behind, 1.0])
+        planned = []
         for i, item in enumerate(co.capex_plan):
             a = month_to_step(item.start, sim, f"{key}.capex_plan.{i}.start")
             b = month_to_step(item.end, sim, f"{key}.capex_plan.{i}.end")
@@ -200,8 +201,10 @@ def pack_companies(scenario) -> CompanyInputs:
                 raise ScenarioError("a capex plan item must spend something (usd_per_month or gpus x unit_cost)",
                                     keypath=f"{key}.capex_plan.{i}")
             for s in range(a, min(b, n_steps - 1) + 1):
-                frows.append([gpus, s, 0.0, cost, life, econ, item.kw_per_gpu, item.price_factor,
-                              item.contracted_share, 0.0, 1.0 if item.committed else 0.0])
+                planned.append([gpus, s, 0.0, cost, life, econ, item.kw_per_gpu, item.price_factor,
+                                item.contracted_share, 0.0, 1.0 if item.committed else 0.0])
+        # the kernel needs the opening fleet first, then planned vintages in month order
+        frows.extend(sorted(planned, key=lambda row: row[CL.F_MONTH]))
         fptr.append(len(frows))
 
     def table(rows, width):
