@@ -76,6 +76,7 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
     dict
         ``market`` float64[N_MARKET_VARS, n_paths, n_steps] or None;
         ``pint`` int64[n_paths, n_comp, N_PINT]; ``pflt`` float64[n_paths, n_comp, N_PFLT];
+        ``alarms`` int8[n_paths, n_comp, n_steps] (ALARM_* bits; transient, not kept in summary results);
         ``full`` float64[N_OUT, n_comp, n_paths, n_steps] or None; ``companies`` the
         :class:`~simulator.company.CompanyInputs`; ``inputs`` the market inputs.
     """
@@ -101,11 +102,12 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
     market = np.empty((L.N_MARKET_VARS, n_paths if keep_market else 0, n))
     pint = np.empty((n_paths, ci.n, CL.N_PINT), dtype=np.int64)
     pflt = np.empty((n_paths, ci.n, CL.N_PFLT))
+    alarms = np.empty((n_paths, ci.n, n), dtype=np.int8)
     fullarr = np.empty((CL.N_OUT, ci.n, n_paths if full else 0, n))
     simulate(mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
              mi.btc_series, mi.rate_series, np.ascontiguousarray(mi.demand_log_expected, dtype=float),
              np.ascontiguousarray(mi.network_hashrate, dtype=float), np.ascontiguousarray(mi.block_subsidy, dtype=float),
              ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, shocks, bool(full),
-             market, pint, pflt, fullarr)
-    return {"market": market if keep_market else None, "pint": pint, "pflt": pflt,
+             market, pint, pflt, alarms, fullarr)
+    return {"market": market if keep_market else None, "pint": pint, "pflt": pflt, "alarms": alarms,
             "full": fullarr if full else None, "companies": ci, "inputs": mi}

@@ -173,6 +173,14 @@ def company_dataset(scenario, res: dict, full: bool):
     ds["recovery_curve"] = (("company", "steps_since_stress"), recovery_curve(pint, equal_weights(n_paths), n_steps),
                             {"units": "1", "long_name": "P(FCF recovered within m steps of the stress start | stressed)"})
     ds = ds.assign_coords(steps_since_stress=np.arange(n_steps + 1))
+    alive = (res["alarms"] & CL.ALARM_ALIVE) > 0
+    n_alive = alive.sum(axis=0)  # [company, time]
+    for name, bit, text in (("demand_alarm_share", CL.ALARM_DEMAND, "demand alarm (L1 and L2)"),
+                            ("leverage_alarm_share", CL.ALARM_LEVERAGE, "leverage alarm (L3 and L4)"),
+                            ("avalanche_share", CL.ALARM_AVALANCHE, "avalanche (both alarms)")):
+        lit = ((res["alarms"] & bit) > 0).sum(axis=0)
+        share = np.where(n_alive > 0, lit / np.maximum(n_alive, 1), np.nan)
+        ds[name] = (("company", "time"), share, {"units": "1", "long_name": f"share of paths alive at the step with the {text} lit"})
     if full and res.get("full") is not None:
         for v, name in enumerate(CL.OUT_NAMES):
             units, long_name = COMPANY_UNITS[name]

@@ -524,13 +524,15 @@ def recovery_update(c, t, cpar, st):
 
 @jit
 def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, net_hr, subsidy,
-                   cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full, pint, pflt, full):
+                   cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full, pint, pflt, alarms, full):
     """Run every company over every step of one market path.
 
     Companies are stepped in a fixed order inside each step; contagion reads
     counterparties' defaults from earlier steps only, so the order does not
     change results. A defaulted company has no later flows: its full-mode lines
     after the default step are zero except cash and debt, frozen at default.
+    ``alarms[c, t]`` (int8) gets the ALARM_* bits of each step the company is
+    alive at the end of (0 otherwise).
     """
     n_comp = cpar.shape[0]
     W = 12 // mps
@@ -583,6 +585,8 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             l4 = debt > 0.0 and flows[CL.O_RPO] < 0.5 * debt
             lev_alarm = l3 and l4
             pint[c, CL.P_ALIVE_MONTHS] += 1
+            alarms[c, t] = CL.ALARM_ALIVE + (CL.ALARM_DEMAND if demand_alarm else 0) + \
+                (CL.ALARM_LEVERAGE if lev_alarm else 0) + (CL.ALARM_AVALANCHE if demand_alarm and lev_alarm else 0)
             if demand_alarm:
                 pint[c, CL.P_DEMAND_MONTHS] += 1
             if lev_alarm:

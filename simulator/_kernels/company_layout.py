@@ -72,6 +72,9 @@ PF_TROUGH, PF_EAD, PF_LOSS, PF_MIN_LIQUIDITY = range(4)
 N_PFLT = 4
 PFLT_NAMES = ("trough_metric", "exposure_at_default", "loss_given_default_usd", "min_liquidity")
 
+# ---------------------------------------------------------------- alarm flags per (path, company, step): bits
+ALARM_DEMAND, ALARM_LEVERAGE, ALARM_AVALANCHE, ALARM_ALIVE = 1, 2, 4, 8
+
 # ---------------------------------------------------------------- full-mode outputs: full[v, c, p, t]
 (O_REVENUE, O_EBITDA, O_INTEREST, O_TAX, O_CAPEX, O_FCF, O_NET_FINANCING, O_CASH, O_DEBT, O_RPO,
  O_UTIL, O_ALIVE, O_DEPRECIATION, O_IMPAIRMENT, O_BTC) = range(15)

@@ -20,7 +20,7 @@ from simulator._kernels.market import market_path
 @pjit
 def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
              dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full,
-             market_out, pint, pflt, full):
+             market_out, pint, pflt, alarms, full):
     """Simulate ``pint.shape[0]`` paths starting at global path ``path0``.
 
     Parameters
@@ -48,6 +48,8 @@ def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, 
         Market paths, written when its path axis is not empty.
     pint : int64[n_paths, n_comp, N_PINT]
     pflt : float64[n_paths, n_comp, N_PFLT]
+    alarms : int8[n_paths, n_comp, n_steps]
+        ALARM_* bits per company-step (0 once defaulted).
     full : float64[N_OUT, n_comp, n_paths or 0, n_steps]
     """
     n_paths = pint.shape[0]
@@ -64,8 +66,9 @@ def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, 
         fp = np.zeros((CL.N_OUT, n_comp, n_steps)) if do_full else np.zeros((CL.N_OUT, n_comp, 1))
         pint[p, :, :] = 0
         pflt[p, :, :] = 0.0
+        alarms[p, :, :] = 0
         companies_path(k0, k1, path0 + p, p, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
-                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full, pint[p], pflt[p], fp)
+                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full, pint[p], pflt[p], alarms[p], fp)
         if do_full:
             for v in range(CL.N_OUT):
                 for c in range(n_comp):

@@ -103,6 +103,8 @@ def test_cli_reports_companies_and_blend_as_json(scenario_files, tmp_path, monke
     assert ds.default_month.dims == ("company", "path")
     assert ds.pd_cumulative.dims == ("company", "time")
     assert "revenue" not in ds  # summary mode keeps no (company, path, time) arrays
+    assert ds.avalanche_share.dims == ("company", "time")
+    assert ((ds.demand_alarm_share >= 0) & (ds.demand_alarm_share <= 1)).all()
     pd_end = float(ds.pd_cumulative.sel(company="neo").isel(time=-1))
     assert pd_end == pytest.approx(float((ds.default_month.sel(company="neo") >= 0).mean()))
 

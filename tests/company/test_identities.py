@@ -96,3 +96,21 @@ def test_defaulted_company_has_no_later_flows(res):
         assert (v[after] == np.broadcast_to(frozen, v.shape)[after]).all(), name
     alive = _v(res, "alive")
     assert (alive[~after] == 1.0).all()
+
+
+def test_alarm_flags_agree_with_per_path_counts(res):
+    from simulator._kernels import company_layout as CL
+
+    flags = res["alarms"]  # [path, company, time]
+    alive = (flags & CL.ALARM_ALIVE) > 0
+    np.testing.assert_array_equal(alive.sum(axis=2), res["pint"][:, :, CL.P_ALIVE_MONTHS])
+    np.testing.assert_array_equal(((flags & CL.ALARM_AVALANCHE) > 0).sum(axis=2), res["pint"][:, :, CL.P_AVALANCHE_MONTHS])
+    both = ((flags & CL.ALARM_DEMAND) > 0) & ((flags & CL.ALARM_LEVERAGE) > 0)
+    np.testing.assert_array_equal(both, (flags & CL.ALARM_AVALANCHE) > 0)
+    np.testing.assert_array_equal(alive, _v(res, "alive").transpose(1, 0, 2) * (_after_default(res) == 0) > 0)
+
+
+def _after_default(res):
+    dm = res["pint"][:, :, 0]
+    t = np.arange(res["alarms"].shape[2])
+    return ((dm[:, :, None] >= 0) & (t[None, None, :] >= dm[:, :, None])).astype(int)
