@@ -171,3 +171,18 @@ def test_thread_count_does_not_change_results():
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one["pint"], two["pint"])
     np.testing.assert_array_equal(one["full"], two["full"])
+
+
+def test_unknown_company_key_suggests_the_valid_one():
+    with pytest.raises(ScenarioError, match=r"companies\.n\.debt\.0\.seniorty: unknown key; did you mean 'seniority'"):
+        scenario({"n": {"archetype": "neocloud",
+                        "debt": [{"name": "a", "principal": 1.0, "coupon": 0.1, "maturity": 3, "seniorty": "x"}]}})
+
+
+def test_contract_ending_before_it_starts_is_a_scenario_error():
+    from simulator.company import pack_companies
+
+    sc = scenario({"n": {"archetype": "neocloud", "contracts": [
+        {"counterparty": "external", "monthly_amount": 1.0, "start": "2027-03", "end": "2027-01"}]}})
+    with pytest.raises(ScenarioError, match=r"companies\.n\.contracts\.0\.end"):
+        pack_companies(sc)
