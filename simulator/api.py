@@ -16,6 +16,10 @@ class Report:
     written: dict = field(default_factory=dict)
     #: scenario name -> one-line notices for the user (e.g. a repaired correlation matrix)
     notices: dict = field(default_factory=dict)
+    #: per scenario: {company: summary} (:func:`simulator.company.summary.summarise`)
+    companies: dict = field(default_factory=dict)
+    #: with several scenarios: {"weights": {scenario: w}, "companies": {company: summary}}
+    blend: dict | None = None
 
     def summary(self) -> dict:
         out = {}
@@ -32,18 +36,25 @@ class Report:
                     mean = float(ds[var].isel(time=-1).mean())
                 s["drivers_at_horizon"][var] = {"mean": mean, "p5": float(q[0]), "p50": float(q[2]), "p95": float(q[4])}
             s["notices"] = list(self.notices.get(name, []))
+            if name in self.companies:
+                s["companies"] = self.companies[name]
             out[name] = s
+        if self.blend is not None:
+            out["blend"] = self.blend
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.summary(), indent=2)
+        """The summary as strict JSON (NaN, for "no such event", becomes null)."""
+        return json.dumps(_nan_to_none(self.summary()), indent=2, default=_json_default, allow_nan=False)
 
     def print(self) -> None:
         from rich.console import Console
         from rich.table import Table
 
         console = Console()
-        for name, s in self.summary().items():
+        summary = self.summary()
+        blend = summary.pop("blend", None)
+        for name, s in summary.items():
             t = Table(title=f"{name}: market drivers at the horizon ({s['paths']} paths, seed {s['seed']})")
             for col in ("driver", "mean", "p5", "median", "p95"):
                 t.add_column(col, justify="right" if col != "driver" else "left")
@@ -52,7 +63,91 @@ class Report:
             console.print(t)
             for note in s["notices"]:
                 console.print(f"note: {note}", markup=False, soft_wrap=True)
+            if s.get("companies"):
+                print_company_tables(console, f"{name} ({s['paths']} paths)", s["companies"])
             console.print(f"results: {s['file']}")
+        if blend is not None:
+            weights = ", ".join(f"{k} {v:.2f}" for k, v in blend["weights"].items())
+            print_company_tables(console, f"blend ({weights})", blend["companies"])
+
+
+def _nan_to_none(x):
+    import math
+
+    if isinstance(x, dict):
+        return {k: _nan_to_none(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_nan_to_none(v) for v in x]
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
+
+
+def _json_default(x):
+    import numpy as np
+
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    raise TypeError(f"not JSON serialisable: {type(x)}")
+
+
+def _pct(x: float) -> str:
+    import math
+
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return "<0.1%" if 0 < x < 0.0005 else f"{100 * x:.1f}%"
+
+
+def _num(x: float) -> str:
+    import math
+
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.0f}"
+
+
+def print_company_tables(console, title: str, companies: dict) -> None:
+    """Three rich tables: default, FCF recovery, alarm lights (one row per company)."""
+    from rich.table import Table
+
+    t = Table(title=f"{title}: default by the horizon")
+    for col in ("company", "PD", "95% CI", "liquidity", "covenant", "refinancing",
+                "month p25 / median / p75", "EL $bn", "LGD"):
+        t.add_column(col, justify="left" if col == "company" else "right")
+    for name, c in companies.items():
+        pd, dm, by = c["pd"], c["default_month"], c["pd_by_cause"]
+        t.add_row(name, _pct(pd["p"]), f"{_pct(pd['lower'])} - {_pct(pd['upper'])}", _pct(by["liquidity"]),
+                  _pct(by["covenant"]), _pct(by["refinancing"]),
+                  f"{_num(dm['p25'])} / {_num(dm['median'])} / {_num(dm['p75'])}",
+                  f"{c['expected_loss']['usd'] / 1e9:.2f}", _pct(c["expected_loss"]["lgd"]))
+    console.print(t)
+    t = Table(title=f"{title}: FCF recovery (months from the start of the stress episode)")
+    for col in ("company", "never stressed", "recovered", "censored", "defaulted", "median months",
+                "<= 12", "<= 24", "<= 36"):
+        t.add_column(col, justify="left" if col == "company" else "right")
+    for name, c in companies.items():
+        r = c["recovery"]
+        t.add_row(name, _pct(r["never_stressed"]), _pct(r["recovered"]), _pct(r["censored"]), _pct(r["defaulted"]),
+                  _num(r["median_months"]), _pct(r["within_12"]), _pct(r["within_24"]), _pct(r["within_36"]))
+    console.print(t)
+    t = Table(title=f"{title}: alarm lights (share of company-months alive)")
+    for col in ("company", "demand", "leverage", "avalanche", "P(def 12m | avalanche)", "avalanche months",
+                "P(def 12m)"):
+        t.add_column(col, justify="left" if col == "company" else "right")
+    for name, c in companies.items():
+        a = c["alarms"]
+        t.add_row(name, _pct(a["demand"]), _pct(a["leverage"]), _pct(a["avalanche"]),
+                  _pct(a["pd12_given_avalanche"]), str(a["avalanche_months_observed"]), _pct(a["pd12_unconditional"]))
+    console.print(t)
+    rows = [(name, c["contagion"]) for name, c in companies.items() if "contagion" in c]
+    if rows:
+        t = Table(title=f"{title}: contagion along contracts")
+        for col in ("company", "counterparties", "P(counterparty defaults first)", "PD | counterparty default",
+                    "PD otherwise"):
+            t.add_column(col, justify="left" if col in ("company", "counterparties") else "right")
+        for name, k in rows:
+            t.add_row(name, ", ".join(k["counterparties"]), _pct(k["p_counterparty_default_first"]),
+                      _pct(k["pd_given_counterparty_default"]), _pct(k["pd_otherwise"]))
+        console.print(t)
 
 
 def default_out_path(name: str) -> Path:
@@ -66,10 +161,12 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
     ``paths``, ``seed``, ``horizon_years`` override the files' ``simulation`` keys.
     Everything is loaded and checked before anything runs or is written.
     """
+    from simulator.company import pack_companies
+    from simulator.company.summary import summarise
     from simulator.drivers import pack_market
-    from simulator.engine import run_market, set_threads
+    from simulator.engine import run, set_threads
     from simulator.errors import OutputError
-    from simulator.results import market_dataset, write_dataset
+    from simulator.results import company_dataset, market_dataset, write_dataset
     from simulator.scenario import load_scenario
 
     set_threads(threads)
@@ -81,13 +178,46 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
         if t.exists() and not force:
             raise OutputError(f"{t} exists; use --force to overwrite it")
     inputs = [pack_market(sc) for sc in scenarios]
+    companies = [pack_companies(sc) for sc in scenarios]
     report = Report()
-    for sc, mi, target in zip(scenarios, inputs, targets):
-        market = run_market(sc, inputs=mi)
-        ds = market_dataset(sc, market, mi, full=full)
+    parts = []
+    for sc, mi, ci, target in zip(scenarios, inputs, companies, targets):
+        res = run(sc, inputs=mi, companies=ci, full=full)
+        ds = market_dataset(sc, res["market"], mi, full=full)
+        if ci.n:
+            ds = ds.merge(company_dataset(sc, res, full=full))
+            report.companies[sc.name] = summarise(res["pint"], res["pflt"], ci.names, ci.opening_debt,
+                                                  mi.n_steps, mi.months_per_step,
+                                                  counterparties=ci.counterparties())
+            parts.append((sc, res))
         target.parent.mkdir(parents=True, exist_ok=True)
         report.datasets[sc.name] = ds
         if mi.correlation.repaired:
             report.notices.setdefault(sc.name, []).append(mi.correlation.notice())
         report.written[sc.name] = write_dataset(ds, target, force=force)
+    if len(scenarios) > 1 and parts:
+        report.blend = blend_report(parts)
     return report
+
+
+def blend_report(parts) -> dict:
+    """Blend of several scenarios' company results, weighted by their normalised probabilities."""
+    from simulator.company.blend import blend, scenario_weights
+    from simulator.company.summary import summarise
+    from simulator.errors import ScenarioError
+
+    steps = {(sc.simulation.n_steps, sc.simulation.months_per_step) for sc, _ in parts}
+    if len(steps) > 1:
+        raise ScenarioError("blending needs the same horizon and steps_per_year in every scenario")
+    names, pint, pflt, w = blend([(sc.probability, r["pint"], r["pflt"]) for sc, r in parts],
+                                 [r["companies"].names for _, r in parts])
+    sw = scenario_weights([sc.probability for sc, _ in parts])
+    debt = {}
+    for _, r in parts:
+        for n, d in zip(r["companies"].names, r["companies"].opening_debt):
+            debt.setdefault(n, d)
+    sc0 = parts[0][0]
+    cptys = {n: [k for k in ks if k in names] for n, ks in parts[0][1]["companies"].counterparties().items() if n in names}
+    summary = summarise(pint, pflt, names, [debt[n] for n in names], sc0.simulation.n_steps,
+                        sc0.simulation.months_per_step, weights=w, counterparties=cptys)
+    return {"weights": {sc.name: float(x) for (sc, _), x in zip(parts, sw)}, "companies": summary}

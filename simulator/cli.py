@@ -96,10 +96,12 @@ def validate(scenarios, overrides, verbose):
     bad = 0
     for path in scenarios:
         try:
+            from simulator.company import pack_companies
             from simulator.drivers import pack_market
 
             sc = load_scenario(path, overrides)
             mi = pack_market(sc)  # reads replay/bootstrap data and checks it
+            pack_companies(sc)  # checks months of contracts, debt and capex plans
             click.echo(f"ok: {path} ({sc.name}, {sc.simulation.paths} paths, {sc.simulation.n_steps} steps, "
                        f"{len(sc.companies)} companies)")
             if mi.correlation.repaired:

@@ -45,3 +45,69 @@ def run_market(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.
     simulate_market(mi.k0, mi.k1, path0, mi.n_steps, mi.dt, mi.months_per_step, mi.chol, mi.params,
                     mi.models, mi.btc_series, mi.rate_series, shocks, out)
     return out
+
+
+def n_streams(n_companies: int) -> int:
+    """Width of an injected ``shocks`` array for a scenario with ``n_companies``."""
+    return L.COMPANY_STREAM0 + n_companies * L.STREAMS_PER_COMPANY
+
+
+def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray | None = None,
+        full: bool = False, keep_market: bool = True, inputs: MarketInputs | None = None,
+        companies=None) -> dict:
+    """Market and companies on global paths ``path0 .. path0 + n_paths - 1`` (one fused kernel).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    path0, n_paths : int
+        First global path and number of paths (default: ``simulation.paths``).
+    shocks : float64[n_paths, n_steps, >= n_streams(n_companies)], optional
+        Injected variates instead of the generator (tests, reference engines).
+        Company ``c`` reads stream ``COMPANY_STREAM0 + c * STREAMS_PER_COMPANY + k``;
+        its external-counterparty stream (k = K_EXT) is indexed by contract, not step.
+    full : bool
+        Also return per-(company, path, step) lines.
+    keep_market : bool
+        Return the market paths ``[var, path, step]``.
+
+    Returns
+    -------
+    dict
+        ``market`` float64[N_MARKET_VARS, n_paths, n_steps] or None;
+        ``pint`` int64[n_paths, n_comp, N_PINT]; ``pflt`` float64[n_paths, n_comp, N_PFLT];
+        ``alarms`` int8[n_paths, n_comp, n_steps] (ALARM_* bits; transient, not kept in summary results);
+        ``full`` float64[N_OUT, n_comp, n_paths, n_steps] or None; ``companies`` the
+        :class:`~simulator.company.CompanyInputs`; ``inputs`` the market inputs.
+    """
+    from simulator._kernels import company_layout as CL
+    from simulator._kernels.engine import simulate
+    from simulator.company import pack_companies
+
+    mi = inputs if inputs is not None else pack_market(scenario)
+    ci = companies if companies is not None else pack_companies(scenario)
+    if n_paths is None:
+        n_paths = scenario.simulation.paths
+    n = mi.n_steps
+    if shocks is None:
+        shocks = _NO_SHOCKS
+    else:
+        shocks = np.ascontiguousarray(shocks, dtype=np.float64)
+        width = n_streams(ci.n)
+        if shocks.shape[0] != n_paths or shocks.shape[1] != n or shocks.shape[2] < width:
+            raise ValueError(f"shocks must be [{n_paths}, {n}, >={width}], got {shocks.shape}")
+        if ci.max_contracts() > n:
+            raise ValueError(f"injected shocks index external-default uniforms by contract: "
+                             f"at most {n} contracts per company")
+    market = np.empty((L.N_MARKET_VARS, n_paths if keep_market else 0, n))
+    pint = np.empty((n_paths, ci.n, CL.N_PINT), dtype=np.int64)
+    pflt = np.empty((n_paths, ci.n, CL.N_PFLT))
+    alarms = np.empty((n_paths, ci.n, n), dtype=np.int8)
+    fullarr = np.empty((CL.N_OUT, ci.n, n_paths if full else 0, n))
+    simulate(mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
+             mi.btc_series, mi.rate_series, np.ascontiguousarray(mi.demand_log_expected, dtype=float),
+             np.ascontiguousarray(mi.network_hashrate, dtype=float), np.ascontiguousarray(mi.block_subsidy, dtype=float),
+             ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, shocks, bool(full),
+             market, pint, pflt, alarms, fullarr)
+    return {"market": market if keep_market else None, "pint": pint, "pflt": pflt, "alarms": alarms,
+            "full": fullarr if full else None, "companies": ci, "inputs": mi}

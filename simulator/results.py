@@ -32,6 +32,7 @@ MARKET_UNITS = {
     "app_gross_margin": ("1", "AI-application gross margin"),
     "power_price": ("USD/MWh", "power price"),
     "btc_regime": ("1", "bitcoin regime: 1 bear, 0 bull"),
+    "utilization_factor": ("1", "common utilisation shock of the step (standard normal)"),
 }
 
 
@@ -112,3 +113,76 @@ def write_dataset(ds, path: str | os.PathLike, force: bool = False) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+COMPANY_UNITS = {
+    "revenue": ("USD", "revenue recognised in the step"),
+    "ebitda": ("USD", "EBITDA of the step"),
+    "interest": ("USD", "interest of the step"),
+    "tax": ("USD", "cash tax of the step"),
+    "capex": ("USD", "capex of the step"),
+    "fcf": ("USD", "free cash flow: EBITDA - non-cash revenue - interest - tax - capex"),
+    "net_financing": ("USD", "draws - repayments + equity raised + bitcoin sold"),
+    "cash": ("USD", "cash at the end of the step"),
+    "debt": ("USD", "debt principal and revolver at the end of the step"),
+    "rpo": ("USD", "remaining contract value after the step"),
+    "utilization": ("1", "spot GPU utilisation"),
+    "alive": ("1", "1 until the company defaults (inclusive of the default step), then 0"),
+    "depreciation": ("USD", "accounting depreciation of the step"),
+    "impairment": ("USD", "impairment charge of the step"),
+    "btc_holdings": ("BTC", "bitcoin treasury at the end of the step"),
+}
+
+
+def company_dataset(scenario, res: dict, full: bool):
+    """Company results -> Dataset with dims ``company``, ``path`` and ``time``.
+
+    Always: per company and path the default step and cause, recovery step and
+    status (CF flag attributes), stress and trough steps; per company and step
+    the cumulative PD with Wilson 95 % bounds; the FCF recovery curve. With
+    ``full``: every line of :data:`COMPANY_UNITS` over (company, path, time).
+    """
+    import xarray as xr
+
+    from simulator._kernels import company_layout as CL
+    from simulator.company.codes import DefaultCause, RecoveryStatus, flag_attrs
+    from simulator.company.summary import equal_weights, pd_curve, recovery_curve
+
+    ci = res["companies"]
+    pint, pflt = res["pint"], res["pflt"]
+    n_paths, n_steps = pint.shape[0], scenario.simulation.n_steps
+    ds = xr.Dataset(coords={"company": list(ci.names), "path": np.arange(n_paths),
+                            "time": time_index(scenario.simulation)})
+    step = "step index from 0 (the first simulated step), -1 if none"
+    per_path = {
+        "default_month": (CL.P_DEFAULT_MONTH, np.int32, {"long_name": "step of default", "units": "1", "description": step}),
+        "default_cause": (CL.P_CAUSE, np.int8, {"long_name": "cause of default", **flag_attrs(DefaultCause)}),
+        "recovery_month": (CL.P_REC_MONTH, np.int32, {"long_name": "step at which trailing-12-month FCF reached the target", "units": "1", "description": step}),
+        "recovery_status": (CL.P_REC_STATUS, np.int8, {"long_name": "FCF recovery status", **flag_attrs(RecoveryStatus)}),
+        "stress_month": (CL.P_STRESS_MONTH, np.int32, {"long_name": "step at which the FCF stress episode started", "units": "1", "description": step}),
+        "trough_month": (CL.P_TROUGH_MONTH, np.int32, {"long_name": "step of the FCF trough in the episode", "units": "1", "description": step}),
+    }
+    for name, (col, dtype, attrs) in per_path.items():
+        ds[name] = (("company", "path"), pint[:, :, col].T.astype(dtype), attrs)
+    ds["trough_metric"] = (("company", "path"), pflt[:, :, CL.PF_TROUGH].T, {"long_name": "recovery metric at the trough (USD or share)"})
+    ds["loss_given_default"] = (("company", "path"), pflt[:, :, CL.PF_LOSS].T, {"units": "USD", "long_name": "loss to creditors on default (0 if none)"})
+    p, lo, hi = pd_curve(pint[:, :, CL.P_DEFAULT_MONTH], equal_weights(n_paths), n_steps)
+    ds["pd_cumulative"] = (("company", "time"), p, {"units": "1", "long_name": "P(defaulted by the end of the step)"})
+    ds["pd_lower"] = (("company", "time"), lo, {"units": "1", "long_name": "Wilson 95 % lower bound of pd_cumulative"})
+    ds["pd_upper"] = (("company", "time"), hi, {"units": "1", "long_name": "Wilson 95 % upper bound of pd_cumulative"})
+    ds["recovery_curve"] = (("company", "steps_since_stress"), recovery_curve(pint, equal_weights(n_paths), n_steps),
+                            {"units": "1", "long_name": "P(FCF recovered within m steps of the stress start | stressed)"})
+    ds = ds.assign_coords(steps_since_stress=np.arange(n_steps + 1))
+    alive = (res["alarms"] & CL.ALARM_ALIVE) > 0
+    n_alive = alive.sum(axis=0)  # [company, time]
+    for name, bit, text in (("demand_alarm_share", CL.ALARM_DEMAND, "demand alarm (L1 and L2)"),
+                            ("leverage_alarm_share", CL.ALARM_LEVERAGE, "leverage alarm (L3 and L4)"),
+                            ("avalanche_share", CL.ALARM_AVALANCHE, "avalanche (both alarms)")):
+        lit = ((res["alarms"] & bit) > 0).sum(axis=0)
+        share = np.where(n_alive > 0, lit / np.maximum(n_alive, 1), np.nan)
+        ds[name] = (("company", "time"), share, {"units": "1", "long_name": f"share of paths alive at the step with the {text} lit"})
+    if full and res.get("full") is not None:
+        for v, name in enumerate(CL.OUT_NAMES):
+            units, long_name = COMPANY_UNITS[name]
+            ds[name] = (("company", "path", "time"), res["full"][v], {"units": units, "long_name": long_name})
+    return ds

@@ -21,7 +21,9 @@ def test_full_output_is_labelled(tmp_path):
     assert res.exit_code == 0, res.output
     ds = xr.open_dataset(out)
     assert ds.btc_price.dims == ("path", "time")
-    assert ds.sizes == {"path": 50, "time": 12, "factor": 9, "factor2": 9}
+    sizes = dict(ds.sizes)
+    assert {k: sizes[k] for k in ("path", "time", "factor", "factor2")} == {"path": 50, "time": 12, "factor": 9, "factor2": 9}
+    assert sizes["company"] == 5  # the calibrated companies the shipped scenarios include
     assert str(ds.time.values[0])[:10] == "2026-09-30"
     assert ds.attrs["paths"] == 50 and len(ds.attrs["scenario_sha256"]) == 64
     assert np.isfinite(ds.btc_price.values).all()

@@ -79,7 +79,10 @@ POWER_P0, POWER_KAPPA, POWER_LONG_RUN, POWER_SIGMA = range(4)
 # ---------------------------------------------------------------- market output variables
 V_BTC, V_RATE, V_SPREAD, V_GPU, V_GEN, V_DEMAND, V_GROWTH = range(7)
 V_INFERENCE, V_TOKEN, V_GM, V_POWER, V_REGIME = range(7, 12)
-N_MARKET_VARS = 12
+#: The correlated `utilization` factor eps[Z_UTIL] of the step (standard normal),
+#: exposed so that companies' spot utilisation can load on it.
+V_UTIL_FACTOR = 12
+N_MARKET_VARS = 13
 
 #: Name of each market variable in results, indexed by V_*.
 MARKET_VARS = (
@@ -95,4 +98,5 @@ MARKET_VARS = (
     "app_gross_margin",
     "power_price",
     "btc_regime",
+    "utilization_factor",
 )

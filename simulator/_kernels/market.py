@@ -347,6 +347,9 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
         x_w = w_m + (x_w - w_m) * w_decay + w_sd * eps[L.Z_POWER]
         buf[t, L.V_POWER] = math.exp(x_w)
 
+        # common utilisation factor, read by the company engine
+        buf[t, L.V_UTIL_FACTOR] = eps[L.Z_UTIL]
+
 
 @jit
 def simulate_market_block(p_begin, p_end, k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,

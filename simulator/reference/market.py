@@ -128,6 +128,8 @@ def simulate_market(scenario, shocks: np.ndarray, btc_series=None, rate_series=N
     # Correlated factors: eps[p, t, :] = L z[p, t, :].
     chol = correlation_matrix(scenario.correlation).chol
     eps = shocks[:, :, : L.N_FACTORS] @ chol.T
+    # the common utilisation factor is passed through for the companies
+    out[L.V_UTIL_FACTOR] = eps[:, :, L.Z_UTIL]
 
     # ---- bitcoin
     b = d.bitcoin

@@ -201,18 +201,25 @@ def _fields_at(loc: tuple) -> list[str]:
     """Valid field names of the schema model at key path ``loc``."""
     from simulator.scenario import schema
 
+    import typing
+
     model: Any = schema.Scenario
+    container = False  # the previous part named a dict or a list field: this part is a key or an index
     for part in loc:
         if model is None:
             return []
         fields = getattr(model, "model_fields", None)
         if fields is None:
             return []
-        if part in fields:
+        if container:
+            container = False  # dict key (companies.<name>) or list index (debt.0): stay on the item model
+        elif part in fields:
             ann = fields[part].annotation
             model = _model_in(ann)
+            origin = typing.get_origin(ann)
+            container = origin in (dict, list, tuple) or any(
+                typing.get_origin(a) in (dict, list, tuple) for a in typing.get_args(ann))
         else:
-            # dict-valued field (companies, pairs): the key is a name, descend into the value type
             model = None
     return list(getattr(model, "model_fields", {}) or [])
 
@@ -246,6 +253,11 @@ def validate(data: dict, sources: Sources, fallback_file: str):
 
     try:
         return Scenario.model_validate(data)
+    except ScenarioError as e:  # raised by whole-scenario checks (e.g. counterparties), located here
+        if e.file is None and e.keypath:
+            file, line = _locate(tuple(e.keypath.split(".")), sources, fallback_file)
+            raise ScenarioError(e.message, file, line, e.keypath) from None
+        raise
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(str(p) for p in err["loc"] if not str(p).startswith("function-"))

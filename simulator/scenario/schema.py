@@ -260,3 +260,20 @@ class Scenario(Frozen):
     drivers: Drivers
     correlation: Correlation = Correlation()
     companies: dict[str, Company] = Field(default_factory=dict, description="Companies simulated on every path.")
+
+    @model_validator(mode="after")
+    def _counterparties(self):
+        """Every contract's counterparty names a company of this scenario or `external`."""
+        from simulator.errors import ScenarioError
+
+        valid = sorted(self.companies) + ["external"]
+        for name, company in self.companies.items():
+            for i, contract in enumerate(company.contracts):
+                if contract.counterparty not in valid:
+                    raise ScenarioError(
+                        f"unknown counterparty {contract.counterparty!r} (valid: {', '.join(valid)})",
+                        keypath=f"companies.{name}.contracts.{i}.counterparty")
+                if contract.counterparty == name:
+                    raise ScenarioError("a company cannot be its own counterparty",
+                                        keypath=f"companies.{name}.contracts.{i}.counterparty")
+        return self
