@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from simulator.errors import ScenarioError
-from simulator.scenario.safe_yaml import Sources, read_yaml
+from simulator.scenario.safe_yaml import Sources, display_path, read_yaml
 
 MAX_EXTENDS_DEPTH = 16
 
@@ -36,14 +36,14 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, Sources]:
     path = path.resolve()
     if path in seen:
         chain = " -> ".join(str(p) for p in seen + (path,))
-        raise ScenarioError(f"`extends` forms a cycle: {chain}", str(seen[-1]))
+        raise ScenarioError(f"`extends` forms a cycle: {chain}", display_path(seen[-1]))
     if len(seen) >= MAX_EXTENDS_DEPTH:
-        raise ScenarioError(f"`extends` chain deeper than {MAX_EXTENDS_DEPTH} files", str(path))
+        raise ScenarioError(f"`extends` chain deeper than {MAX_EXTENDS_DEPTH} files", display_path(path))
     data, sources = read_yaml(path)
     parents = data.pop("extends", None)
     if parents is None:
         return data, sources
-    where = sources.get(("extends",), (str(path), None))
+    where = sources.get(("extends",), (display_path(path), None))
     if isinstance(parents, str):
         parents = [parents]
     if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
@@ -55,7 +55,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, Sources]:
         if not parent_path.is_file():
             raise ScenarioError(f"extended file {parent!r} not found (looked at {parent_path})", *where, "extends")
         if parent_path.resolve() in seen + (path,):
-            chain = " -> ".join(p.name for p in seen + (path, parent_path.resolve()))
+            chain = " -> ".join(display_path(p) for p in seen + (path, parent_path.resolve()))
             raise ScenarioError(f"`extends` forms a cycle: {chain}", *where, "extends")
         base, base_sources = _read_chain(parent_path, seen + (path,))
         base.pop("name", None)  # a scenario is named by its own file unless it says otherwise
@@ -94,6 +94,7 @@ def _apply(data: dict, keys: tuple[str, ...], value: Any, sources: Sources, orig
         nxt = node.get(k)
         if nxt is None:
             nxt = node[k] = {}
+            sources[keys[:i + 1]] = (origin, None)
         if not isinstance(nxt, dict):
             raise ScenarioError(f"cannot set below {'.'.join(keys[:i + 1])}: it is a value, not a mapping",
                                 origin, None, ".".join(keys))

@@ -167,6 +167,14 @@ def _plain(node: Any, file: str, prefix: tuple, line: int | None, sources: Sourc
     raise ScenarioError(f"unsupported YAML value of type {type(node).__name__}", file, line, keypath)
 
 
+def display_path(path: Path) -> str:
+    """A path as the user would write it: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
 def parse_value(raw: str, origin: str, keypath: tuple) -> Any:
     """One YAML value given on the command line (``--set``) -> plain Python,
     under the same limits and rules as a file. Raises ruamel's ``YAMLError``
@@ -187,7 +195,7 @@ def read_yaml(path: Path) -> tuple[dict, Sources]:
     """
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    file = str(path)
+    file = display_path(path)
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
