@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -79,12 +80,12 @@ def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
     if not key or any(not part.strip() for part in key.split(".")):
         raise ScenarioError(f"--set {item!r}: empty key path")
     if raw.strip() == "":
-        raise ScenarioError(f"--set {item!r}: missing value", keypath=key)
+        raise ScenarioError("missing value after '='", "--set", None, key)
     try:
         value = parse_value(raw, "--set", tuple(key.split(".")))
     except YAMLError as e:
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError(f"--set {item!r}: cannot parse value: {problem}", keypath=key) from None
+        raise ScenarioError(f"cannot parse value {raw!r}: {problem}", "--set", None, key) from None
     return tuple(part.strip() for part in key.split(".")), value
 
 
@@ -215,6 +216,21 @@ def _message(err: dict) -> str:
     return msg
 
 
+def _refine(loc: tuple, err: dict, sources: Sources, root: str) -> tuple:
+    """A check across several keys of one section (e.g. horizon x steps) is reported
+    at a key it names, preferring the one set last: the command line, then the
+    named file, then the files it extends."""
+    if err["type"] != "value_error":
+        return loc
+    named = [f for f in _fields_at(loc) if re.search(rf"\b{re.escape(f)}\b", err["msg"]) and loc + (f,) in sources]
+    if not named:
+        return loc
+    origin = {f: str(sources[loc + (f,)][0]) for f in named}
+    cli = [f for f in named if origin[f].startswith("--")]
+    mine = [f for f in named if origin[f] == display_path(Path(root))]
+    return loc + ((cli or mine or named)[0],)
+
+
 def validate(data: dict, sources: Sources, fallback_file: str):
     """Plain mapping -> frozen :class:`Scenario`, or :class:`ScenarioError`.
 
@@ -230,6 +246,7 @@ def validate(data: dict, sources: Sources, fallback_file: str):
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        loc = _refine(loc, err, sources, fallback_file)
         keypath = ".".join(loc) or None
         file, line = _locate(loc, sources, fallback_file)
         if err["type"] == "extra_forbidden":

@@ -117,8 +117,10 @@ class Rates(Frozen):
         if self.model == "replay" and self.data is None:
             raise ValueError("model 'replay' needs `data: {csv: ...}`")
         if self.model == "cir":
-            if self.r0 < 0 or self.theta <= 0:
-                raise ValueError(f"CIR needs r0 >= 0 and theta > 0 (got r0 = {self.r0:g}, theta = {self.theta:g})")
+            if self.r0 < 0:
+                raise ValueError(f"CIR needs r0 >= 0 (got r0 = {self.r0:g})")
+            if self.theta <= 0:
+                raise ValueError(f"CIR needs theta > 0 (got theta = {self.theta:g})")
         return self
 
     def feller_problem(self) -> str | None:
