@@ -249,8 +249,10 @@ def write_dataset(ds, path: str | os.PathLike, force: bool = False) -> Path:
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a result gets ordinary permissions
         ds.to_netcdf(tmp, engine="h5netcdf")
         delay = os.environ.get(TEST_WRITE_DELAY_ENV)
-        if delay:
-            time.sleep(float(delay))
+        if delay:  # short sleeps: a signal delivered to another thread is still seen promptly
+            end = time.monotonic() + float(delay)
+            while time.monotonic() < end:
+                time.sleep(0.02)
         if force:
             os.replace(tmp, path)
         else:
