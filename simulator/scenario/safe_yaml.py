@@ -106,7 +106,7 @@ def check_limits(text: str, file: str) -> None:
                 f"YAML tag {shown} is not allowed; a scenario holds only plain text, numbers, true/false, lists "
                 "and mappings", file, line)
         if isinstance(ev, CollectionStartEvent):
-            if len(stack) >= MAX_DEPTH:
+            if len(stack) > MAX_DEPTH:  # the top-level collection is level 0
                 raise ScenarioError(f"nesting deeper than {MAX_DEPTH} levels; refused", file, line)
             stack.append([ev.anchor, 0])
             add(1, line)
