@@ -32,13 +32,13 @@ from typing import Any
 from simulator.errors import ScenarioError
 
 #: Largest scenario file read, bytes.
-MAX_BYTES = 1 << 20
+MAX_BYTES = 512 * 1024
 #: Deepest nesting of mappings and lists.
 MAX_DEPTH = 50
 #: Most aliases (``*name``) in one file.
 MAX_ALIASES = 100
 #: Most values (scalars, mappings, lists) after expanding aliases.
-MAX_NODES = 100_000
+MAX_NODES = 20_000
 
 CORE_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")
