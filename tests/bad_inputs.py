@@ -180,6 +180,15 @@ CASES: list[Case] = [
          bad("drivers: {rates: {model: cir, sigma: 0.2}}\n"), args=("validate", "bad.yaml"),
          keypath="drivers.rates", where="bad.yaml:2", says=("Feller", "2*kappa*theta >= sigma^2"),
          exit_code=0, kind="warning"),
+    Case("bool-for-choice", "true/false for a numeric choice (`steps_per_year: true`)",
+         bad("simulation: {steps_per_year: true}\n"), keypath="simulation.steps_per_year", where="bad.yaml:2",
+         says=("not true/false",)),
+    Case("seed-too-big", "seed beyond 64 bits", bad(""), args=RUN + ("--seed", str(2**70)),
+         keypath="simulation.seed", where="--seed", says=("less than or equal to",)),
+    Case("bootstrap-steps", "bootstrap with quarterly steps",
+         bad("simulation: {steps_per_year: 4}\ndrivers:\n  bitcoin: {model: bootstrap, data: {csv: prices.csv}}\n")
+         | {"prices.csv": GOOD_CSV},
+         keypath="drivers.bitcoin.model", where="bad.yaml:4", says=("steps_per_year: 12",)),
     # --- references ------------------------------------------------------------------------------
     Case("extends-missing", "`extends` names a missing file", {"bad.yaml": "extends: nothere.yaml\n"},
          keypath="extends", where="bad.yaml:1", says=("not found",)),

@@ -27,6 +27,9 @@ def _scalar_kind(annotation: Any) -> type | None:
         return kinds.pop() if len(kinds) == 1 else None
     if origin is typing.Annotated:
         return _scalar_kind(typing.get_args(annotation)[0])
+    if origin is typing.Literal:  # Literal[1, 2, 3]: True == 1 must not pass
+        kinds = {type(a) for a in typing.get_args(annotation)}
+        return kinds.pop() if kinds in ({int}, {float}) else None
     return None
 
 

@@ -273,6 +273,9 @@ def _check_references(scenario) -> None:
     if d.bitcoin.model == "replay":
         replay_path(d.bitcoin.data, sim.n_steps, sim.months_per_step, "drivers.bitcoin.data", positive=True)
     elif d.bitcoin.model == "bootstrap":
+        if sim.months_per_step != 1:
+            raise ScenarioError("bootstrap resamples monthly returns and needs simulation.steps_per_year: 12",
+                                keypath="drivers.bitcoin.model")
         monthly_log_returns(d.bitcoin.data, "drivers.bitcoin.data")
     if d.rates.model == "replay":
         replay_path(d.rates.data, sim.n_steps, sim.months_per_step, "drivers.rates.data", positive=False)

@@ -28,7 +28,7 @@ class Simulation(Frozen):
     """Run size and time grid."""
 
     paths: int = Field(10_000, gt=0, le=100_000_000, description="Number of Monte Carlo paths.")
-    seed: int = Field(0, ge=0, description="Seed of the counter-based random streams (same seed, same numbers).")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the counter-based random streams (same seed, same numbers).")
     horizon_years: float = Field(5.0, gt=0.0, le=50.0, description="Horizon in years.")
     steps_per_year: Literal[1, 2, 3, 4, 6, 12] = Field(
         12, description="Time steps per year (a divisor of 12, so that every step is a whole number of months)."
