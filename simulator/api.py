@@ -81,7 +81,16 @@ def rerun_file(results_file: str, out_path=None, *, force=False, threads=None) -
     """
     from simulator.results import read_provenance
 
-    scenario, mode, _ = read_provenance(results_file)
+    import warnings
+
+    from simulator import __version__
+    from simulator.errors import ScenarioWarning
+
+    scenario, mode, attrs = read_provenance(results_file)
+    if attrs.get("simulator_version") != __version__:
+        warnings.warn(ScenarioWarning(
+            f"written by simulator {attrs.get('simulator_version', '(unknown)')}, this is {__version__}: "
+            "results may differ", str(results_file)), stacklevel=2)
     src = Path(results_file)
     target = Path(out_path) if out_path else src.with_name(f"{src.stem}.rerun{src.suffix or '.nc'}")
     return _simulate([scenario], [target], full=mode == "full", force=force, threads=threads)

@@ -189,3 +189,17 @@ def test_rerun_refuses_changed_or_missing_data(tmp_path):
     res = runner.invoke(main, ["rerun", str(out), "-o", str(tmp_path / "b.nc")])
     assert res.exit_code == 2 and "missing" in res.stderr
     assert not (tmp_path / "b.nc").exists()
+
+
+def test_rerun_warns_about_another_version(tmp_path):
+    (tmp_path / "base.yaml").write_text(BASE)
+    out = tmp_path / "out.nc"
+    runner = CliRunner()
+    assert runner.invoke(main, [str(tmp_path / "base.yaml"), "-o", str(out), "-q"]).exit_code == 0
+    with xr.open_dataset(out) as ds:
+        ds = ds.load()
+    ds.attrs["simulator_version"] = "0.0.1"
+    ds.to_netcdf(out, engine="h5netcdf")
+    res = runner.invoke(main, ["rerun", str(out), "-o", str(tmp_path / "again.nc"), "--check"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.startswith("warning: ") and "0.0.1" in res.stderr
