@@ -126,10 +126,10 @@ def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force
         except Exception as err:  # noqa: BLE001 - every error becomes one line
             _fail(err, verbose)
             return
-    if as_json:
-        click.echo(report.to_json())
-    elif not quiet:
-        report.print()
+        if as_json:
+            click.echo(report.to_json())
+        elif not quiet:
+            report.print()
 
 
 @main.command()
