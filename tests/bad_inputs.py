@@ -229,6 +229,8 @@ CASES: list[Case] = [
          where="bad.yaml:2", says=("!include", "not allowed")),
     Case("huge-file", "file over 512 KiB", {"bad.yaml": "# " + "x" * (512 * 1024) + "\n"},
          where="bad.yaml", says=("limited to 524288 bytes",)),
+    Case("endless-file", "endless input (`/dev/zero`)", {}, args=("run", "/dev/zero", "-o", "out.nc"),
+         where="/dev/zero", says=("over 524288 bytes",)),
     # --- resources -------------------------------------------------------------------------------
     Case("too-much-memory", "run that would not fit in memory", bad(""),
          args=RUN + ("--paths", "100000000", "--horizon", "50", "--output", "full"),

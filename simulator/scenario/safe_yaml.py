@@ -197,10 +197,13 @@ def read_yaml(path: Path) -> tuple[dict, Sources]:
 
     file = display_path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ScenarioError(f"file is {size} bytes; scenario files are limited to {MAX_BYTES} bytes", file)
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:  # read at most the limit, whatever stat says (/dev/zero, pipes)
+            raw = fh.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            size = path.stat().st_size
+            told = f"{size} bytes" if size > MAX_BYTES else f"over {MAX_BYTES} bytes"
+            raise ScenarioError(f"file is {told}; scenario files are limited to {MAX_BYTES} bytes", file)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError("file not found", file) from None
     except UnicodeDecodeError:
