@@ -159,24 +159,70 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
     """Load each scenario file, simulate it, write one results file per scenario.
 
     ``paths``, ``seed``, ``horizon_years`` override the files' ``simulation`` keys.
-    Everything is loaded and checked before anything runs or is written.
+    Everything is loaded and checked (targets, memory, disk) before anything
+    runs or is written.
     """
+    from simulator.errors import OutputError
+    from simulator.scenario import load_scenario
+
+    scenarios = [load_scenario(f, overrides, paths=paths, seed=seed, horizon_years=horizon_years) for f in files]
+    if out_path is not None and len(scenarios) > 1:
+        raise OutputError("-o/--out names one file; with several scenarios leave it out (results/<name>.nc)")
+    targets = [Path(out_path) if out_path else default_out_path(sc.name) for sc in scenarios]
+    return _simulate(scenarios, targets, full=full, force=force, threads=threads)
+
+
+def rerun_file(results_file: str, out_path=None, *, force=False, threads=None) -> Report:
+    """Reproduce a results file from what it records (resolved scenario, seed,
+    output mode) into ``out_path`` (default: ``NAME.rerun.nc`` beside it).
+
+    The CSV files the run read must still be there, unchanged (their SHA-256
+    is stored in the file); results are bit for bit the same.
+    """
+    from simulator.results import read_provenance
+
+    import warnings
+
+    from simulator import __version__
+    from simulator.errors import ScenarioWarning
+
+    scenario, mode, attrs = read_provenance(results_file)
+    if attrs.get("simulator_version") != __version__:
+        warnings.warn(ScenarioWarning(
+            f"written by simulator {attrs.get('simulator_version', '(unknown)')}, this is {__version__}: "
+            "results may differ", str(results_file)), stacklevel=2)
+    src = Path(results_file)
+    target = Path(out_path) if out_path else src.with_name(f"{src.stem}.rerun{src.suffix or '.nc'}")
+    return _simulate([scenario], [target], full=mode == "full", force=force, threads=threads)
+
+
+def same_data(a: str, b: str) -> list[str]:
+    """Names of the data variables that differ between two results files (bitwise,
+    NaN equal to NaN); empty if they hold the same results."""
+    import numpy as np
+    import xarray as xr
+
+    with xr.open_dataset(a, engine="h5netcdf") as da, xr.open_dataset(b, engine="h5netcdf") as db:
+        names = sorted(set(da.data_vars) | set(db.data_vars))
+        return [n for n in names if n not in da or n not in db
+                or not np.array_equal(da[n].values, db[n].values, equal_nan=True)]
+
+
+def _simulate(scenarios, targets, *, full, force, threads) -> Report:
     from simulator.company import pack_companies
     from simulator.company.summary import summarise
     from simulator.drivers import pack_market
     from simulator.engine import run, set_threads
     from simulator.errors import OutputError
+    from simulator.resources import check_fits
     from simulator.results import company_dataset, market_dataset, write_dataset
-    from simulator.scenario import load_scenario
 
-    set_threads(threads)
-    scenarios = [load_scenario(f, overrides, paths=paths, seed=seed, horizon_years=horizon_years) for f in files]
-    if out_path is not None and len(scenarios) > 1:
-        raise OutputError("-o/--out names one file; with several scenarios leave it out (results/<name>.nc)")
-    targets = [Path(out_path) if out_path else default_out_path(sc.name) for sc in scenarios]
     for t in targets:
         if t.exists() and not force:
             raise OutputError(f"{t} exists; use --force to overwrite it")
+    for sc, t in zip(scenarios, targets):
+        check_fits(sc, full, t)
+    set_threads(threads)
     inputs = [pack_market(sc) for sc in scenarios]
     companies = [pack_companies(sc) for sc in scenarios]
     report = Report()
@@ -190,7 +236,10 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
                                                   mi.n_steps, mi.months_per_step,
                                                   counterparties=ci.counterparties())
             parts.append((sc, res))
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create folder {target.parent}: {e.strerror or e}") from None
         report.datasets[sc.name] = ds
         if mi.correlation.repaired:
             report.notices.setdefault(sc.name, []).append(mi.correlation.notice())

@@ -7,7 +7,10 @@ fix print one line and exit 2 (traceback only with ``--verbose``).
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import warnings
 
 import click
 
@@ -26,12 +29,59 @@ class DefaultGroup(click.Group):
 
 
 def _fail(err: Exception, verbose: bool) -> None:
+    """One line on stderr and the error's exit code (2 for anything the user can fix)."""
     from simulator.errors import SimulatorError
 
     if verbose:
         raise err
-    click.echo(f"error: {err}", err=True)
-    sys.exit(err.exit_code if isinstance(err, SimulatorError) else 1)
+    if isinstance(err, SimulatorError):
+        click.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
+    text = " ".join(f"{type(err).__name__}: {err}".split())
+    click.echo(f"internal error: {text} (a bug; rerun with -v for the traceback and report it)", err=True)
+    sys.exit(1)
+
+
+def _raise_interrupted(signum, frame):
+    from simulator.errors import Interrupted
+
+    raise Interrupted()
+
+
+@contextlib.contextmanager
+def _guarded():
+    """Around a command: print scenario warnings as ``warning: ...`` lines, and turn
+    SIGTERM into an exception so that temporary files are removed on the way out.
+
+    Ctrl-C exits 130 and SIGTERM 143, each with one line on stderr.
+    """
+    from simulator.errors import Interrupted, ScenarioWarning
+
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _raise_interrupted)
+    except ValueError:  # not the main thread: leave signals alone
+        old = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ScenarioWarning)
+            try:
+                yield
+            finally:
+                for w in caught:
+                    if issubclass(w.category, ScenarioWarning):
+                        click.echo(f"warning: {w.message}", err=True)
+                    else:
+                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    except KeyboardInterrupt:
+        click.echo("interrupted; no partial results written", err=True)
+        sys.exit(130)
+    except Interrupted:
+        click.echo("terminated; no partial results written", err=True)
+        sys.exit(143)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +93,7 @@ def main():
     simulate scenarios/avalanche.yaml            run a scenario, print the summary
     simulate validate scenarios/*.yaml           check scenario files without running
     simulate bench                               time the hot loop on this machine
+    simulate rerun results/avalanche.nc --check  reproduce a results file bit for bit
     simulate run --help                          all options of a run
     """
 
@@ -65,23 +116,47 @@ def main():
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
 def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force, threads, as_json, quiet, verbose):
     """Run SCENARIOS and write results."""
-    try:
-        from simulator.api import run_files
+    with _guarded():
+        try:
+            from simulator.api import run_files
 
-        report = run_files(
-            scenarios, overrides=overrides, paths=paths, seed=seed, horizon_years=horizon,
-            full=output_mode == "full", out_path=out_path, force=force, threads=threads,
-        )
-    except KeyboardInterrupt:
-        click.echo("interrupted; no results written", err=True)
-        sys.exit(130)
-    except Exception as err:  # noqa: BLE001 - every error becomes one line
-        _fail(err, verbose)
-        return
-    if as_json:
-        click.echo(report.to_json())
-    elif not quiet:
-        report.print()
+            report = run_files(
+                scenarios, overrides=overrides, paths=paths, seed=seed, horizon_years=horizon,
+                full=output_mode == "full", out_path=out_path, force=force, threads=threads,
+            )
+        except Exception as err:  # noqa: BLE001 - every error becomes one line
+            _fail(err, verbose)
+            return
+        if as_json:
+            click.echo(report.to_json())
+        elif not quiet:
+            report.print()
+
+
+@main.command()
+@click.argument("results", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the rerun (default: NAME.rerun.nc beside RESULTS).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--check", is_flag=True, help="Compare with RESULTS; exit 1 unless identical bit for bit.")
+@click.option("--threads", type=int, default=None, help="Numba threads (default: all cores).")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+def rerun(results, out_path, force, check, threads, verbose):
+    """Reproduce RESULTS from the scenario, seed and options stored in it."""
+    with _guarded():
+        try:
+            from simulator.api import rerun_file, same_data
+
+            report = rerun_file(results, out_path, force=force, threads=threads)
+            (written,) = report.written.values()
+            differ = same_data(results, written) if check else []
+        except Exception as err:  # noqa: BLE001 - every error becomes one line
+            _fail(err, verbose)
+            return
+    if differ:
+        click.echo(f"error: {written} differs from {results} in: {', '.join(differ)}", err=True)
+        sys.exit(1)
+    click.echo(f"rerun of {results} written to {written}" + (" (identical bit for bit)" if check else ""))
 
 
 @main.command()
@@ -91,26 +166,29 @@ def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force
 def validate(scenarios, overrides, verbose):
     """Check scenario files without running them."""
     from simulator.errors import SimulatorError
-    from simulator.scenario import load_scenario
 
     bad = 0
-    for path in scenarios:
-        try:
-            from simulator.company import pack_companies
-            from simulator.drivers import pack_market
+    with _guarded():
+        for path in scenarios:
+            try:
+                from simulator.company import pack_companies
+                from simulator.drivers import pack_market
+                from simulator.scenario import load_scenario
 
-            sc = load_scenario(path, overrides)
-            mi = pack_market(sc)  # reads replay/bootstrap data and checks it
-            pack_companies(sc)  # checks months of contracts, debt and capex plans
-            click.echo(f"ok: {path} ({sc.name}, {sc.simulation.paths} paths, {sc.simulation.n_steps} steps, "
-                       f"{len(sc.companies)} companies)")
-            if mi.correlation.repaired:
-                click.echo(f"note: {path}: {mi.correlation.notice()}")
-        except SimulatorError as err:
-            if verbose:
-                raise
-            click.echo(f"error: {err}", err=True)
-            bad += 1
+                sc = load_scenario(path, overrides)
+                mi = pack_market(sc)  # packs exactly what a run would use
+                pack_companies(sc)  # checks months of contracts, debt and capex plans
+                click.echo(f"ok: {path} ({sc.name}, {sc.simulation.paths} paths, {sc.simulation.n_steps} steps, "
+                           f"{len(sc.companies)} companies)")
+                if mi.correlation.repaired:
+                    click.echo(f"note: {path}: {mi.correlation.notice()}")
+            except SimulatorError as err:
+                if verbose:
+                    raise
+                click.echo(f"error: {err}", err=True)
+                bad += 1
+            except Exception as err:  # noqa: BLE001 - a bug, still one line
+                _fail(err, verbose)
     if bad:
         sys.exit(2)
 

@@ -34,8 +34,26 @@ class ScenarioError(SimulatorError):
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         key = f"{self.keypath}: " if self.keypath else ""
-        return f"{where}{key}{self.message}"
+        return " ".join(f"{where}{key}{self.message}".split())  # always one line
+
+
+class ScenarioWarning(UserWarning):
+    """A setting that is allowed but doubtful; printed as ``warning: file:line: key: message``."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None,
+                 keypath: str | None = None):
+        self.where = ScenarioError(message, file, line, keypath)
+        super().__init__(str(self.where))
 
 
 class OutputError(SimulatorError):
     """A results file that cannot be written or read."""
+
+
+class ResourceError(SimulatorError):
+    """A run that would not fit (memory); refused before it starts."""
+
+
+class Interrupted(BaseException):
+    """Raised by the SIGTERM handler of a run so that temporary files are
+    removed on the way out (like :class:`KeyboardInterrupt` for Ctrl-C)."""

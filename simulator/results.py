@@ -6,9 +6,13 @@ values are as of that date, flows are over the step that ends then.
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import json
 import os
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -48,18 +52,100 @@ def time_index(simulation):
     )
 
 
+def data_files(scenario) -> dict[str, str]:
+    """Data files the run reads: ``{key path: absolute CSV path}`` (replay, bootstrap)."""
+    d = scenario.drivers
+    out = {}
+    if d.bitcoin.model in ("replay", "bootstrap"):
+        out["drivers.bitcoin.data.csv"] = d.bitcoin.data.csv
+    if d.rates.model == "replay":
+        out["drivers.rates.data.csv"] = d.rates.data.csv
+    return out
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def provenance(scenario) -> dict:
-    """Attributes that let a results file reproduce its run."""
+    """Attributes that let a results file reproduce its run (``simulate rerun``).
+
+    ``scenario_json`` is the fully resolved scenario (after ``extends``,
+    ``--set`` and command-line options); ``data_sha256`` holds the SHA-256 of
+    every CSV the run read, so that a rerun can refuse changed data.
+    """
     from simulator.scenario.loader import scenario_sha256
 
     return {
         "scenario": scenario.name,
         "scenario_sha256": scenario_sha256(scenario),
         "scenario_json": json.dumps(scenario.model_dump(mode="json"), sort_keys=True),
+        "data_sha256": json.dumps({k: file_sha256(p) for k, p in data_files(scenario).items()}, sort_keys=True),
         "seed": scenario.simulation.seed,
         "paths": scenario.simulation.paths,
         "simulator_version": __version__,
     }
+
+
+def read_provenance(path: str | os.PathLike):
+    """A results file -> (Scenario, output mode ``'full'``/``'summary'``, attributes).
+
+    Checks that the CSV files the run read still exist with the same content.
+
+    Raises
+    ------
+    OutputError
+        Not a results file, or one without a stored scenario.
+    ScenarioError
+        The stored scenario no longer validates, or a data file it read is
+        missing or changed.
+    """
+    import xarray as xr
+
+    from simulator.errors import ScenarioError
+    from simulator.scenario.loader import scenario_from_json
+
+    path = Path(path)
+    if not path.is_file():
+        raise OutputError(f"{path}: file not found")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            attrs = dict(ds.attrs)
+    except Exception:  # noqa: BLE001 - any reader failure means "not a results file"
+        raise OutputError(f"{path}: not a results file (cannot be read as NetCDF)") from None
+    if "scenario_json" not in attrs:
+        raise OutputError(f"{path}: has no stored scenario (scenario_json); it cannot be rerun")
+    scenario = scenario_from_json(attrs["scenario_json"], str(path))
+    try:
+        hashes = json.loads(attrs.get("data_sha256", "{}"))
+    except ValueError:
+        raise OutputError(f"{path}: data_sha256 attribute is not valid JSON") from None
+    for key, csv in data_files(scenario).items():
+        if key not in hashes:
+            raise OutputError(f"{path}: no checksum stored for {key}; it cannot be rerun exactly")
+        if not os.path.isfile(csv):
+            raise ScenarioError(f"data file {csv} used by the run is missing; restore it to rerun", str(path),
+                                keypath=key)
+        if file_sha256(csv) != hashes[key]:
+            raise ScenarioError(f"data file {csv} changed since the run (sha256 differs); restore it to rerun",
+                                str(path), keypath=key)
+    return scenario, attrs.get("output", "summary"), attrs
+
+
+def estimate_full_bytes(scenario) -> int:
+    """Bytes of the per-path arrays of a run: what ``--output full`` writes and
+    what the engine holds in memory.
+
+    Market: ``N_MARKET_VARS x paths x steps x 8``. Per-company arrays, when
+    the company engine adds them, belong here too.
+    """
+    sim = scenario.simulation
+    return L.N_MARKET_VARS * sim.paths * sim.n_steps * 8
 
 
 def market_dataset(scenario, market: np.ndarray, inputs, full: bool):
@@ -94,24 +180,96 @@ def market_dataset(scenario, market: np.ndarray, inputs, full: bool):
     return ds
 
 
+#: Test-only hook: seconds to wait after the temporary file is complete and
+#: before it is renamed into place (to test interruption). Never set it otherwise.
+TEST_WRITE_DELAY_ENV = "SIMULATOR_TEST_WRITE_DELAY"
+
+
+def _temp_prefix(path: Path) -> str:
+    """Temporary files are ``.NAME.HOST.PID.RANDOM.tmp`` beside the target: hidden,
+    never ending in the target's suffix, and traceable to the process."""
+    return f".{path.name}.{socket.gethostname()}.{os.getpid()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove temporary files of ``path`` left by a killed run (SIGKILL, power loss)
+    on this host: those whose process no longer exists. Returns what was removed."""
+    host = socket.gethostname()
+    removed = []
+    for p in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        rest = p.name[len(path.name) + 2:-len(".tmp")]
+        parts = rest.rsplit(".", 2)
+        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+            continue
+        if int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1])):
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
+
+
 def write_dataset(ds, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write NetCDF (h5netcdf) atomically: a temporary file in the target folder,
-    renamed into place when complete. An existing file is kept unless ``force``."""
+    """Write NetCDF (h5netcdf) atomically.
+
+    The data go to a temporary file beside the target (see :func:`_temp_prefix`),
+    which is renamed into place only when complete; on any error or interruption
+    (Ctrl-C, SIGTERM through the CLI's handler) it is removed and an existing
+    target is untouched. Without ``force`` an existing file is never replaced,
+    even one created while this run was writing (hard link, not rename).
+    Stale temporary files of earlier killed runs are removed first.
+    """
     path = Path(path)
     if path.exists() and not force:
         raise OutputError(f"{path} exists; use --force to overwrite it")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder, not a results file")
+    remove_stale_temps(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise OutputError(f"cannot write in {folder}: {e.strerror or e}") from None
     os.close(fd)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a result gets ordinary permissions
         ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
+        delay = os.environ.get(TEST_WRITE_DELAY_ENV)
+        if delay:  # short sleeps: a signal delivered to another thread is still seen promptly
+            end = time.monotonic() + float(delay)
+            while time.monotonic() < end:
+                time.sleep(0.02)
+        if force:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if the target appeared meanwhile
+            except FileExistsError:
+                raise OutputError(f"{path} exists; use --force to overwrite it") from None
+            except OSError:  # file system without hard links
+                if path.exists():
+                    raise OutputError(f"{path} exists; use --force to overwrite it") from None
+                os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
     return path
 
 

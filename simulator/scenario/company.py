@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from simulator.scenario.base import Frozen
 
 Month = Union[int, str]
 
@@ -38,17 +40,13 @@ DEFAULT_LIFE_YEARS = {"hyperscaler": 6.0, "neocloud": 6.0, "miner": 5.0, "ai_app
 Seniority = Literal["secured_loan", "secured_bond", "senior_unsecured", "subordinated", "convertible"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
 def _check_month(v):
     if isinstance(v, str) and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
         raise ValueError(f"month {v!r} must be an integer (months from the start) or YYYY-MM")
     return v
 
 
-class Contract(_Frozen):
+class Contract(Frozen):
     """A take-or-pay contract: contracted GPU capacity or a hosting lease."""
 
     counterparty: str = Field(description="Who pays: the name of another company in the scenario, or `external`.")
@@ -65,7 +63,7 @@ class Contract(_Frozen):
         return _check_month(v)
 
 
-class Covenant(_Frozen):
+class Covenant(Frozen):
     """Maintenance covenants of a tranche, tested at each month end on trailing-12-month figures."""
 
     min_interest_coverage: Optional[float] = Field(None, gt=0.0, description="Minimum trailing-12-month EBITDA / interest, times.")
@@ -74,7 +72,7 @@ class Covenant(_Frozen):
     cure_months: int = Field(1, ge=1, le=60, description="Consecutive breached months after which the company defaults (1 = at once).")
 
 
-class Tranche(_Frozen):
+class Tranche(Frozen):
     """A debt tranche: term loan, delayed-draw facility, bond or convertible."""
 
     name: str = Field(description="Label, e.g. `DDTL 2.0`.")
@@ -96,7 +94,7 @@ class Tranche(_Frozen):
         return _check_month(v)
 
 
-class Revolver(_Frozen):
+class Revolver(Frozen):
     """A revolving credit facility: drawn to cover cash shortfalls, repaid from cash above `min_cash`."""
 
     limit: float = Field(ge=0.0, description="Commitment, USD.")
@@ -111,7 +109,7 @@ class Revolver(_Frozen):
         return self
 
 
-class Fleet(_Frozen):
+class Fleet(Frozen):
     """A vintage of GPUs (or, with `gpus: 0`, of other property and equipment) on the books at the start."""
 
     gpus: float = Field(0.0, ge=0.0, description="GPUs, H100-equivalent count (0: PP&E without rental revenue).")
@@ -131,7 +129,7 @@ class Fleet(_Frozen):
         return _check_month(v)
 
 
-class CapexItem(_Frozen):
+class CapexItem(Frozen):
     """A line of the planned capex schedule: spend per month from `start` to `end`."""
 
     start: Month = Field(0, description="First month (months from the start, or YYYY-MM).")
@@ -152,7 +150,7 @@ class CapexItem(_Frozen):
         return _check_month(v)
 
 
-class Utilization(_Frozen):
+class Utilization(Frozen):
     """Spot utilisation: logit-OU around logit(mean) + beta_demand x demand surprise."""
 
     mean: float = Field(0.7, gt=0.0, lt=1.0, description="Long-run utilisation at zero demand surprise.")
@@ -162,7 +160,7 @@ class Utilization(_Frozen):
     common: float = Field(0.6, ge=0.0, le=1.0, description="Loading on the common `utilization` market factor; the rest is the company's own shock.")
 
 
-class Core(_Frozen):
+class Core(Frozen):
     """The hyperscaler's cash-cow business: GBM revenue."""
 
     revenue0: float = Field(ge=0.0, description="Revenue at the start, USD per year.")
@@ -170,13 +168,13 @@ class Core(_Frozen):
     sigma: float = Field(0.10, ge=0.0, le=2.0, description="Volatility per sqrt(year).")
 
 
-class AiRevenue(_Frozen):
+class AiRevenue(Frozen):
     """AI revenue that scales with the AI demand index D (D0 = 1)."""
 
     revenue0: float = Field(ge=0.0, description="AI revenue at D = 1, USD per year.")
 
 
-class Mining(_Frozen):
+class Mining(Frozen):
     """Bitcoin mining: own hashrate against the network."""
 
     hashrate_eh: float = Field(ge=0.0, description="Own hashrate, EH/s.")
@@ -184,14 +182,14 @@ class Mining(_Frozen):
     hodl_share: float = Field(0.0, ge=0.0, le=1.0, description="Share of mined bitcoin kept in the treasury.")
 
 
-class Treasury(_Frozen):
+class Treasury(Frozen):
     """Bitcoin held, marked at the market price; sold with a haircut to meet shortfalls."""
 
     btc: float = Field(0.0, ge=0.0, description="Bitcoin held at the start, BTC.")
     haircut: float = Field(0.10, ge=0.0, le=1.0, description="Discount on forced sales (slippage and collateral locks).")
 
 
-class Refinancing(_Frozen):
+class Refinancing(Frozen):
     """The refinancing test at maturity (MODEL.md 4.7)."""
 
     max_spread: float = Field(0.10, ge=0.0, le=2.0, description="Largest company spread (multiplier x HY spread) at which the market refinances, decimal per year.")
@@ -200,7 +198,7 @@ class Refinancing(_Frozen):
     term_months: int = Field(60, ge=1, le=480, description="Term of the refinancing bond, months (fixed coupon r + multiplier x h, bullet).")
 
 
-class Atm(_Frozen):
+class Atm(Frozen):
     """At-the-market equity (or private funding rounds): raised while the market is open."""
 
     max_per_month: float = Field(ge=0.0, description="Most equity raised in one month, USD.")
@@ -210,7 +208,7 @@ class Atm(_Frozen):
     min_demand_growth: float = Field(-10.0, description="Open only while AI demand growth is at least this, per year.")
 
 
-class RecoveryRule(_Frozen):
+class RecoveryRule(Frozen):
     """FCF recovery rule (MODEL.md section 6), on trailing-12-month figures."""
 
     metric: Literal["fcf", "fcf_margin"] = Field("fcf", description="fcf: USD; fcf_margin: FCF / revenue.")
@@ -218,7 +216,7 @@ class RecoveryRule(_Frozen):
     target: Optional[float] = Field(None, description="Reaching it ends the episode (default: the threshold).")
 
 
-class Ttm(_Frozen):
+class Ttm(Frozen):
     """Trailing-12-month figures before the start (fill the trailing window)."""
 
     revenue: float = Field(ge=0.0, description="Revenue, USD.")
@@ -227,7 +225,7 @@ class Ttm(_Frozen):
     fcf: float = Field(description="Free cash flow, USD.")
 
 
-class Company(_Frozen):
+class Company(Frozen):
     """One company simulated on every path (MODEL.md section 4)."""
 
     archetype: Archetype = Field(description="Which lines are present: hyperscaler, neocloud, miner or ai_app.")

@@ -13,80 +13,14 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
 from simulator.errors import ScenarioError
-
-Sources = dict  # keypath tuple -> (file, line or None)
+from simulator.scenario.safe_yaml import Sources, display_path, read_yaml
 
 MAX_EXTENDS_DEPTH = 16
-
-
-def _yaml():
-    from ruamel.yaml import YAML
-
-    y = YAML(typ="rt", pure=True)
-    y.allow_duplicate_keys = False
-    return y
-
-
-def _plain(node: Any, file: str, prefix: tuple, sources: Sources) -> Any:
-    """ruamel round-trip nodes -> plain Python, recording key lines."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(node, CommentedMap):
-        out = {}
-        for k, v in node.items():
-            if not isinstance(k, str):
-                raise ScenarioError(f"key {k!r} must be a string", file, node.lc.line + 1, ".".join(prefix) or None)
-            try:
-                line = node.lc.key(k)[0] + 1
-            except Exception:  # pragma: no cover - ruamel always records keys it parsed
-                line = None
-            sources[prefix + (k,)] = (file, line)
-            out[k] = _plain(v, file, prefix + (k,), sources)
-        return out
-    if isinstance(node, CommentedSeq):
-        return [_plain(v, file, prefix + (str(i),), sources) for i, v in enumerate(node)]
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    raise ScenarioError(f"unsupported YAML value {node!r}", file, None, ".".join(prefix) or None)
-
-
-def read_yaml(path: Path) -> tuple[dict, Sources]:
-    """One YAML file -> (mapping, key sources)."""
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"cannot read file: {e}", file) from None
-    try:
-        doc = _yaml().load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(str(x) for x in (e.context, e.problem) if x)
-        raise ScenarioError(f"YAML error: {problem}".strip(), file, line) from None
-    except YAMLError as e:
-        raise ScenarioError(f"YAML error: {e}", file) from None
-    if doc is None:
-        doc = {}
-    sources: Sources = {}
-    data = _plain(doc, file, (), sources)
-    if not isinstance(data, dict):
-        raise ScenarioError("a scenario must be a mapping of keys to values", file, 1)
-    return data, sources
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -103,14 +37,14 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, Sources]:
     path = path.resolve()
     if path in seen:
         chain = " -> ".join(str(p) for p in seen + (path,))
-        raise ScenarioError(f"`extends` forms a cycle: {chain}", str(seen[-1]))
+        raise ScenarioError(f"`extends` forms a cycle: {chain}", display_path(seen[-1]))
     if len(seen) >= MAX_EXTENDS_DEPTH:
-        raise ScenarioError(f"`extends` chain deeper than {MAX_EXTENDS_DEPTH} files", str(path))
+        raise ScenarioError(f"`extends` chain deeper than {MAX_EXTENDS_DEPTH} files", display_path(path))
     data, sources = read_yaml(path)
     parents = data.pop("extends", None)
     if parents is None:
         return data, sources
-    where = sources.get(("extends",), (str(path), None))
+    where = sources.get(("extends",), (display_path(path), None))
     if isinstance(parents, str):
         parents = [parents]
     if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
@@ -121,6 +55,9 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, Sources]:
         parent_path = path.parent / parent
         if not parent_path.is_file():
             raise ScenarioError(f"extended file {parent!r} not found (looked at {parent_path})", *where, "extends")
+        if parent_path.resolve() in seen + (path,):
+            chain = " -> ".join(display_path(p) for p in seen + (path, parent_path.resolve()))
+            raise ScenarioError(f"`extends` forms a cycle: {chain}", *where, "extends")
         base, base_sources = _read_chain(parent_path, seen + (path,))
         base.pop("name", None)  # a scenario is named by its own file unless it says otherwise
         merged = _merge(merged, base)
@@ -130,23 +67,26 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, Sources]:
 
 
 def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
-    """``'a.b.c=value'`` -> (('a','b','c'), value); the value is read as YAML."""
-    from ruamel.yaml import YAML
+    """``'a.b.c=value'`` -> (('a','b','c'), value); the value is read as YAML,
+    with the same limits and rules as a scenario file."""
     from ruamel.yaml.error import YAMLError
+
+    from simulator.scenario.safe_yaml import parse_value
 
     if "=" not in item:
         raise ScenarioError(f"--set {item!r}: expected KEY.PATH=VALUE")
     key, raw = item.split("=", 1)
     key = key.strip()
-    if not key or any(not part for part in key.split(".")):
+    if not key or any(not part.strip() for part in key.split(".")):
         raise ScenarioError(f"--set {item!r}: empty key path")
-    try:
-        value = YAML(typ="safe", pure=True).load(raw) if raw.strip() else None
-    except YAMLError as e:
-        raise ScenarioError(f"--set {item!r}: cannot parse value: {str(e).splitlines()[0]}", keypath=key) from None
     if raw.strip() == "":
-        raise ScenarioError(f"--set {item!r}: missing value", keypath=key)
-    return tuple(key.split(".")), value
+        raise ScenarioError("missing value after '='", "--set", None, key)
+    try:
+        value = parse_value(raw, "--set", tuple(key.split(".")))
+    except YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ScenarioError(f"cannot parse value {raw!r}: {problem}", "--set", None, key) from None
+    return tuple(part.strip() for part in key.split(".")), value
 
 
 def _apply(data: dict, keys: tuple[str, ...], value: Any, sources: Sources, origin: str) -> None:
@@ -155,6 +95,7 @@ def _apply(data: dict, keys: tuple[str, ...], value: Any, sources: Sources, orig
         nxt = node.get(k)
         if nxt is None:
             nxt = node[k] = {}
+            sources[keys[:i + 1]] = (origin, None)
         if not isinstance(nxt, dict):
             raise ScenarioError(f"cannot set below {'.'.join(keys[:i + 1])}: it is a value, not a mapping",
                                 origin, None, ".".join(keys))
@@ -245,8 +186,64 @@ def _locate(loc: tuple, sources: Sources, fallback: str) -> tuple[str, int | Non
     return fallback, None
 
 
+_PLAIN_MESSAGES = {
+    "model_type": "must be a mapping of keys to values",
+    "dict_type": "must be a mapping of keys to values",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "finite_number": "must be a finite number (no .nan or .inf)",
+    "string_type": "must be text",
+}
+
+
+def _message(err: dict) -> str:
+    """One pydantic error -> a short message with the valid choices or range."""
+    kind = err["type"]
+    msg = _PLAIN_MESSAGES.get(kind, err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        choices = [c.strip(" '") for c in expected.replace(" or ", ", ").split(",")]
+        msg = f"must be one of {expected}"
+        if isinstance(err.get("input"), str):
+            if err["input"] in choices:
+                msg += "; write it without quotes"
+            else:
+                msg += _did_you_mean(err["input"], choices)
+    inp = err.get("input")
+    if "input" in err and kind not in ("model_type", "dict_type", "missing") and not isinstance(inp, dict):
+        text = repr(inp)
+        msg += f" (got {text if len(text) <= 60 else text[:57] + '...'})"
+    return msg
+
+
+def _refine(loc: tuple, err: dict, sources: Sources, root: str) -> tuple:
+    """A check across several keys of one section (e.g. horizon x steps) is reported
+    at a key it names, preferring the one set last: the command line, then the
+    named file, then the files it extends."""
+    if err["type"] != "value_error":
+        return loc
+    named = [f for f in _fields_at(loc) if re.search(rf"\b{re.escape(f)}\b", err["msg"]) and loc + (f,) in sources]
+    if not named:
+        return loc
+    origin = {f: str(sources[loc + (f,)][0]) for f in named}
+    cli = [f for f in named if origin[f].startswith("--")]
+    mine = [f for f in named if origin[f] == display_path(Path(root))]
+    return loc + ((cli or mine or named)[0],)
+
+
 def validate(data: dict, sources: Sources, fallback_file: str):
-    """Plain mapping -> frozen :class:`Scenario`, or :class:`ScenarioError`."""
+    """Plain mapping -> frozen :class:`Scenario`, or :class:`ScenarioError`.
+
+    The first problem is reported (with a count of the others), located at the
+    file and line that set the key, or the nearest enclosing key.
+    """
     from pydantic import ValidationError
 
     from simulator.scenario.schema import Scenario
@@ -261,35 +258,89 @@ def validate(data: dict, sources: Sources, fallback_file: str):
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        loc = _refine(loc, err, sources, fallback_file)
         keypath = ".".join(loc) or None
         file, line = _locate(loc, sources, fallback_file)
         if err["type"] == "extra_forbidden":
-            msg = "unknown key" + _did_you_mean(loc[-1], _fields_at(loc[:-1]))
             valid = _fields_at(loc[:-1])
+            msg = "unknown key" + _did_you_mean(loc[-1], valid)
             if valid and "did you mean" not in msg:
                 msg += f" (valid keys: {', '.join(valid)})"
         elif err["type"] == "missing":
             msg = "required key is missing"
         else:
-            msg = err["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
-            if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
-                msg += f" (got {err['input']!r})"
+            msg = _message(err)
         more = len(e.errors()) - 1
         if more:
             msg += f" [+{more} more problem{'s' if more > 1 else ''}]"
         raise ScenarioError(msg, file, line, keypath) from None
 
 
+def _check_references(scenario) -> None:
+    """Read the data files a scenario names (replay, bootstrap) and check them now,
+    so that a bad CSV stops the run before anything is simulated."""
+    from simulator.series import monthly_log_returns, replay_path
+
+    sim, d = scenario.simulation, scenario.drivers
+    if d.bitcoin.model == "replay":
+        replay_path(d.bitcoin.data, sim.n_steps, sim.months_per_step, "drivers.bitcoin.data", positive=True)
+    elif d.bitcoin.model == "bootstrap":
+        if sim.months_per_step != 1:
+            raise ScenarioError("bootstrap resamples monthly returns and needs simulation.steps_per_year: 12",
+                                keypath="drivers.bitcoin.model")
+        monthly_log_returns(d.bitcoin.data, "drivers.bitcoin.data")
+    if d.rates.model == "replay":
+        replay_path(d.rates.data, sim.n_steps, sim.months_per_step, "drivers.rates.data", positive=False)
+
+
+def _advise(scenario, sources: Sources, fallback: str) -> None:
+    """Warnings for allowed but doubtful settings (:class:`ScenarioWarning`)."""
+    import warnings
+
+    from simulator.errors import ScenarioWarning
+
+    problem = scenario.drivers.rates.feller_problem()
+    if problem:
+        file, line = _locate(("drivers", "rates", "sigma"), sources, fallback)
+        warnings.warn(ScenarioWarning(problem, file, line, "drivers.rates"), stacklevel=3)
+
+
 def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = (), **run: Any):
-    """Load, resolve and validate a scenario file; see :func:`resolve_dict`."""
-    data, sources = resolve_dict(path, overrides, **run)
-    scenario = validate(data, sources, str(path))
+    """Load, resolve and validate a scenario file; see :func:`resolve_dict`.
+
+    Also checks the correlation matrix and the data files the scenario names,
+    and warns (:class:`~simulator.errors.ScenarioWarning`) about allowed but
+    doubtful settings (a CIR rate that breaks the Feller condition).
+
+    Raises
+    ------
+    ScenarioError
+        Anything that would stop the run, located at file:line and key path.
+    """
     from simulator.scenario.correlation import correlation_matrix
 
-    correlation_matrix(scenario.correlation, source=str(path))  # fail early on a bad matrix
+    data, sources = resolve_dict(path, overrides, **run)
+    scenario = validate(data, sources, str(path))
+    try:
+        correlation_matrix(scenario.correlation)  # fail early on a bad matrix
+        _check_references(scenario)
+    except ScenarioError as e:
+        if e.file is None and e.keypath:
+            e.file, e.line = _locate(tuple(e.keypath.split(".")), sources, str(path))
+        raise
+    _advise(scenario, sources, str(path))
     return scenario
+
+
+def scenario_from_json(text: str, origin: str):
+    """The resolved scenario stored in a results file -> :class:`Scenario`."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        raise ScenarioError("stored scenario is not valid JSON", origin) from None
+    if not isinstance(data, dict):
+        raise ScenarioError("stored scenario is not a mapping", origin)
+    return validate(data, {}, origin)
 
 
 def scenario_sha256(scenario) -> str:

@@ -8,19 +8,16 @@ the descriptions here (``python scripts/make_reference.py``).
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from simulator.scenario.base import Frozen, check_scalar
 from simulator.scenario.company import Company
 
-
-class Frozen(BaseModel):
-    """Base: immutable, unknown keys rejected, numbers must be finite."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+#: A correlation coefficient: a number (not text) in [-1, 1].
+Rho = Annotated[float, BeforeValidator(lambda v: check_scalar(float, v)), Field(ge=-1.0, le=1.0)]
 
 
 Pos = dict(gt=0.0)
@@ -31,7 +28,7 @@ class Simulation(Frozen):
     """Run size and time grid."""
 
     paths: int = Field(10_000, gt=0, le=100_000_000, description="Number of Monte Carlo paths.")
-    seed: int = Field(0, ge=0, description="Seed of the counter-based random streams (same seed, same numbers).")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the counter-based random streams (same seed, same numbers).")
     horizon_years: float = Field(5.0, gt=0.0, le=50.0, description="Horizon in years.")
     steps_per_year: Literal[1, 2, 3, 4, 6, 12] = Field(
         12, description="Time steps per year (a divisor of 12, so that every step is a whole number of months)."
@@ -120,9 +117,23 @@ class Rates(Frozen):
         if self.model == "replay" and self.data is None:
             raise ValueError("model 'replay' needs `data: {csv: ...}`")
         if self.model == "cir":
-            if self.r0 < 0 or self.theta <= 0:
-                raise ValueError("CIR needs r0 >= 0 and theta > 0")
+            if self.r0 < 0:
+                raise ValueError(f"CIR needs r0 >= 0 (got r0 = {self.r0:g})")
+            if self.theta <= 0:
+                raise ValueError(f"CIR needs theta > 0 (got theta = {self.theta:g})")
         return self
+
+    def feller_problem(self) -> str | None:
+        """For CIR: why the Feller condition ``2 kappa theta >= sigma^2`` fails, else None.
+
+        Breaking it is allowed (a warning, not an error): the rate can then
+        touch zero, and the Andersen QE scheme keeps it non-negative.
+        """
+        if self.model != "cir" or 2 * self.kappa * self.theta >= self.sigma**2:
+            return None
+        return (f"CIR parameters break the Feller condition 2*kappa*theta >= sigma^2 "
+                f"(2*{self.kappa:g}*{self.theta:g} = {2 * self.kappa * self.theta:.4g} < {self.sigma**2:.4g}); "
+                "the rate can touch zero (the QE scheme keeps it non-negative)")
 
 
 class Spread(Frozen):
@@ -230,8 +241,8 @@ class Correlation(Frozen):
     factors: Optional[tuple[FactorName, ...]] = Field(
         None, description="Order of the rows of `matrix`; default: all factors in canonical order."
     )
-    matrix: Optional[tuple[tuple[float, ...], ...]] = Field(None, description="Full correlation matrix.")
-    pairs: dict[FactorName, dict[FactorName, float]] = Field(
+    matrix: Optional[tuple[tuple[Rho, ...], ...]] = Field(None, description="Full correlation matrix.")
+    pairs: dict[FactorName, dict[FactorName, Rho]] = Field(
         default_factory=dict, description="Pairwise correlations, e.g. {bitcoin: {spread: -0.3}}."
     )
     repair: bool = Field(
@@ -243,8 +254,6 @@ class Correlation(Frozen):
     def _range(cls, v):
         for a, row in v.items():
             for b, rho in row.items():
-                if not (-1.0 <= rho <= 1.0) or math.isnan(rho):
-                    raise ValueError(f"correlation {a}~{b} = {rho} is outside [-1, 1]")
                 if a == b and rho != 1.0:
                     raise ValueError(f"correlation of {a} with itself must be 1")
         return v
