@@ -12,6 +12,7 @@ import pytest
 
 from simulator._kernels import layout as L
 from simulator.engine import run_market
+from simulator.errors import ScenarioWarning
 from simulator.reference import simulate_market as reference_market
 from simulator.rng import draw
 from simulator.scenario import load_scenario
@@ -84,8 +85,9 @@ def test_generated_equals_injected(scenario):
 
 def test_cir_exercises_both_branches():
     """Both QE branches of the CIR scheme are reached and agree (high vol makes psi > 1.5)."""
-    sc = load_scenario(BASE, ("drivers.rates.model=cir", "drivers.rates.sigma=0.2", "drivers.rates.r0=0.01"),
-                       paths=N_PATHS)
+    with pytest.warns(ScenarioWarning, match="Feller condition"):  # high vol breaks Feller on purpose
+        sc = load_scenario(BASE, ("drivers.rates.model=cir", "drivers.rates.sigma=0.2", "drivers.rates.r0=0.01"),
+                           paths=N_PATHS)
     shocks = market_shocks(sc, N_PATHS)
     fast = run_market(sc, n_paths=N_PATHS, shocks=shocks)
     assert (fast[L.V_RATE] == 0.0).any() and (fast[L.V_RATE] > 0.0).any()

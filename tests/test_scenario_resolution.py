@@ -160,3 +160,20 @@ def test_scenario_reference_is_up_to_date():
     spec.loader.exec_module(mod)
     committed = (ROOT / "docs" / "scenario-reference.md").read_text(encoding="utf-8")
     assert committed == mod.render(), "docs/scenario-reference.md is stale: run python scripts/make_reference.py"
+
+
+def test_set_reaches_list_items_by_index():
+    """``--set companies.X.contracts.0.end=...`` edits one item of a list in place."""
+    sc = load_scenario(SCENARIOS / "avalanche.yaml", ["companies.coreweave.contracts.1.monthly_amount=1.0e8"])
+    base = load_scenario(SCENARIOS / "avalanche.yaml")
+    new = sc.companies["coreweave"].contracts
+    old = base.companies["coreweave"].contracts
+    assert new[1].monthly_amount == 1.0e8 != old[1].monthly_amount
+    assert new[0] == old[0] and new[2:] == old[2:]
+
+
+def test_set_list_index_out_of_range_is_an_error():
+    n = len(load_scenario(SCENARIOS / "avalanche.yaml").companies["coreweave"].contracts)
+    with pytest.raises(ScenarioError, match=rf"is a list of {n} item\(s\): index it with 0\.\.{n - 1}") as e:
+        load_scenario(SCENARIOS / "avalanche.yaml", [f"companies.coreweave.contracts.{n}.end=12"])
+    assert e.value.keypath == f"companies.coreweave.contracts.{n}.end"

@@ -90,17 +90,26 @@ def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
 
 
 def _apply(data: dict, keys: tuple[str, ...], value: Any, sources: Sources, origin: str) -> None:
-    node = data
-    for i, k in enumerate(keys[:-1]):
-        nxt = node.get(k)
-        if nxt is None:
-            nxt = node[k] = {}
-            sources[keys[:i + 1]] = (origin, None)
-        if not isinstance(nxt, dict):
-            raise ScenarioError(f"cannot set below {'.'.join(keys[:i + 1])}: it is a value, not a mapping",
+    """Set ``keys`` (a dotted path; list items by index, e.g. ``contracts.0.end``) to ``value``."""
+    node: Any = data
+    for i, k in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):
+            if not k.isdigit() or int(k) >= len(node):
+                raise ScenarioError(
+                    f"{'.'.join(keys[:i])} is a list of {len(node)} item(s): index it with 0..{len(node) - 1}",
+                    origin, None, ".".join(keys))
+            k = int(k)
+        elif not isinstance(node, dict):
+            raise ScenarioError(f"cannot set below {'.'.join(keys[:i])}: it is a value, not a mapping",
                                 origin, None, ".".join(keys))
-        node = nxt
-    node[keys[-1]] = value
+        elif not last and node.get(k) is None:
+            node[k] = {}
+            sources[keys[:i + 1]] = (origin, None)
+        if last:
+            node[k] = value
+        else:
+            node = node[k]
     sources[keys] = (origin, None)
 
 
