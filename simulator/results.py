@@ -84,7 +84,7 @@ def provenance(scenario) -> dict:
     return {
         "scenario": scenario.name,
         "scenario_sha256": scenario_sha256(scenario),
-        "scenario_json": json.dumps(scenario.model_dump(mode="json"), sort_keys=True),
+        "scenario_json": json.dumps(scenario.model_dump(mode="json")),  # key order kept: company order sets their random streams
         "data_sha256": json.dumps({k: file_sha256(p) for k, p in data_files(scenario).items()}, sort_keys=True),
         "seed": scenario.simulation.seed,
         "paths": scenario.simulation.paths,

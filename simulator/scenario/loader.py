@@ -354,5 +354,6 @@ def scenario_from_json(text: str, origin: str):
 
 def scenario_sha256(scenario) -> str:
     """SHA-256 of the fully resolved scenario as canonical JSON."""
-    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # key order is kept, not sorted: the order of companies decides which random streams each draws
+    text = json.dumps(scenario.model_dump(mode="json"), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
