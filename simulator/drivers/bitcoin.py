@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
+from simulator.drivers.columns import pack_row
 
 MODELS = {
     "gbm": L.BTC_GBM,
@@ -17,21 +18,25 @@ MODELS = {
 }
 
 
+#: kernel parameter column -> spec field
+COLUMNS = {
+    L.BTC_S0: "s0",
+    L.BTC_MU: "mu",
+    L.BTC_SIGMA: "sigma",
+    L.BTC_JUMP_RATE: "jump_rate",
+    L.BTC_JUMP_MEAN: "jump_mean",
+    L.BTC_JUMP_STD: "jump_std",
+    L.BTC_BEAR_MU: "bear_mu",
+    L.BTC_BEAR_SIGMA: "bear_sigma",
+    L.BTC_BEAR_RATE: "bear_rate",
+    L.BTC_BULL_RATE: "bull_rate",
+    L.BTC_START_BEAR: lambda spec: 1.0 if spec.start_regime == "bear" else 0.0,
+    L.BTC_BLOCK: "block_months",
+}
+
+
 def pack(spec) -> np.ndarray:
-    row = np.zeros(L.N_DRIVER_PARAMS)
-    row[L.BTC_S0] = spec.s0
-    row[L.BTC_MU] = spec.mu
-    row[L.BTC_SIGMA] = spec.sigma
-    row[L.BTC_JUMP_RATE] = spec.jump_rate
-    row[L.BTC_JUMP_MEAN] = spec.jump_mean
-    row[L.BTC_JUMP_STD] = spec.jump_std
-    row[L.BTC_BEAR_MU] = spec.bear_mu
-    row[L.BTC_BEAR_SIGMA] = spec.bear_sigma
-    row[L.BTC_BEAR_RATE] = spec.bear_rate
-    row[L.BTC_BULL_RATE] = spec.bull_rate
-    row[L.BTC_START_BEAR] = 1.0 if spec.start_regime == "bear" else 0.0
-    row[L.BTC_BLOCK] = spec.block_months
-    return row
+    return pack_row(spec, COLUMNS)
 
 
 def log_moments(spec, t: float) -> tuple[float, float]:

@@ -7,15 +7,20 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
+from simulator.drivers.columns import pack_row
+
+
+#: kernel parameter column -> spec field
+COLUMNS = {
+    L.DEMAND_G0: "g0",
+    L.DEMAND_G_LONG: "g_long",
+    L.DEMAND_HALF_LIFE: "half_life",
+    L.DEMAND_SIGMA: "sigma_g",
+}
 
 
 def pack(spec) -> np.ndarray:
-    row = np.zeros(L.N_DRIVER_PARAMS)
-    row[L.DEMAND_G0] = spec.g0
-    row[L.DEMAND_G_LONG] = spec.g_long
-    row[L.DEMAND_HALF_LIFE] = spec.half_life
-    row[L.DEMAND_SIGMA] = spec.sigma_g
-    return row
+    return pack_row(spec, COLUMNS)
 
 
 def log_moments(spec, t):

@@ -7,18 +7,23 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
+from simulator.drivers.columns import pack_row
+
+
+#: kernel parameter column -> spec field
+COLUMNS = {
+    L.GPU_P0: "p0",
+    L.GPU_DECLINE: "decline",
+    L.GPU_KAPPA: "kappa",
+    L.GPU_SIGMA: "sigma",
+    L.GPU_GEN_RATE: "generation_rate",
+    L.GPU_GEN_MONTHS: "generation_months",
+    L.GPU_GEN_DROP: "generation_drop",
+}
 
 
 def pack(spec) -> np.ndarray:
-    row = np.zeros(L.N_DRIVER_PARAMS)
-    row[L.GPU_P0] = spec.p0
-    row[L.GPU_DECLINE] = spec.decline
-    row[L.GPU_KAPPA] = spec.kappa
-    row[L.GPU_SIGMA] = spec.sigma
-    row[L.GPU_GEN_RATE] = spec.generation_rate
-    row[L.GPU_GEN_MONTHS] = spec.generation_months
-    row[L.GPU_GEN_DROP] = spec.generation_drop
-    return row
+    return pack_row(spec, COLUMNS)
 
 
 def log_moments(spec, t: float) -> tuple[float, float]:

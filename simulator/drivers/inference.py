@@ -7,22 +7,31 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
+from simulator.drivers.columns import pack_row
+
+
+#: kernel parameter column -> spec field
+COLUMNS = {
+    L.INF_C0: "c0",
+    L.INF_DECLINE: "decline",
+    L.INF_SIGMA: "sigma",
+}
 
 
 def pack(spec) -> np.ndarray:
-    row = np.zeros(L.N_DRIVER_PARAMS)
-    row[L.INF_C0] = spec.c0
-    row[L.INF_DECLINE] = spec.decline
-    row[L.INF_SIGMA] = spec.sigma
-    return row
+    return pack_row(spec, COLUMNS)
+
+
+#: kernel parameter column -> spec field
+TOKEN_COLUMNS = {
+    L.TOK_DECLINE: "decline",
+    L.TOK_SIGMA: "sigma",
+    L.TOK_GM0: "gm0",
+}
 
 
 def pack_tokens(spec) -> np.ndarray:
-    row = np.zeros(L.N_DRIVER_PARAMS)
-    row[L.TOK_DECLINE] = spec.decline
-    row[L.TOK_SIGMA] = spec.sigma
-    row[L.TOK_GM0] = spec.gm0
-    return row
+    return pack_row(spec, TOKEN_COLUMNS)
 
 
 def log_moments(c0: float, decline: float, sigma: float, t: float) -> tuple[float, float]:

@@ -7,15 +7,20 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
+from simulator.drivers.columns import pack_row
+
+
+#: kernel parameter column -> spec field
+COLUMNS = {
+    L.POWER_P0: "p0",
+    L.POWER_KAPPA: "kappa",
+    L.POWER_LONG_RUN: "long_run",
+    L.POWER_SIGMA: "sigma",
+}
 
 
 def pack(spec) -> np.ndarray:
-    row = np.zeros(L.N_DRIVER_PARAMS)
-    row[L.POWER_P0] = spec.p0
-    row[L.POWER_KAPPA] = spec.kappa
-    row[L.POWER_LONG_RUN] = spec.long_run
-    row[L.POWER_SIGMA] = spec.sigma
-    return row
+    return pack_row(spec, COLUMNS)
 
 
 def log_moments(p0: float, kappa: float, long_run: float, sigma: float, t: float) -> tuple[float, float]:

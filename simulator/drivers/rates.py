@@ -7,17 +7,22 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
+from simulator.drivers.columns import pack_row
 
 MODELS = {"vasicek": L.RATE_VASICEK, "cir": L.RATE_CIR, "replay": L.RATE_REPLAY}
 
 
+#: kernel parameter column -> spec field
+COLUMNS = {
+    L.RATE_R0: "r0",
+    L.RATE_KAPPA: "kappa",
+    L.RATE_THETA: "theta",
+    L.RATE_SIGMA: "sigma",
+}
+
+
 def pack(spec) -> np.ndarray:
-    row = np.zeros(L.N_DRIVER_PARAMS)
-    row[L.RATE_R0] = spec.r0
-    row[L.RATE_KAPPA] = spec.kappa
-    row[L.RATE_THETA] = spec.theta
-    row[L.RATE_SIGMA] = spec.sigma
-    return row
+    return pack_row(spec, COLUMNS)
 
 
 def vasicek_moments(spec, t: float) -> tuple[float, float]:

@@ -7,18 +7,23 @@ import math
 import numpy as np
 
 from simulator._kernels import layout as L
+from simulator.drivers.columns import pack_row
+
+
+#: kernel parameter column -> spec field
+COLUMNS = {
+    L.SPREAD_H0: "h0",
+    L.SPREAD_KAPPA: "kappa",
+    L.SPREAD_LONG_RUN: "long_run",
+    L.SPREAD_SIGMA: "sigma",
+    L.SPREAD_JUMP_RATE: "jump_rate",
+    L.SPREAD_JUMP_MEAN: "jump_mean",
+    L.SPREAD_JUMP_STD: "jump_std",
+}
 
 
 def pack(spec) -> np.ndarray:
-    row = np.zeros(L.N_DRIVER_PARAMS)
-    row[L.SPREAD_H0] = spec.h0
-    row[L.SPREAD_KAPPA] = spec.kappa
-    row[L.SPREAD_LONG_RUN] = spec.long_run
-    row[L.SPREAD_SIGMA] = spec.sigma
-    row[L.SPREAD_JUMP_RATE] = spec.jump_rate
-    row[L.SPREAD_JUMP_MEAN] = spec.jump_mean
-    row[L.SPREAD_JUMP_STD] = spec.jump_std
-    return row
+    return pack_row(spec, COLUMNS)
 
 
 def log_moments(spec, n_steps: int, dt: float) -> tuple[float, float]:
