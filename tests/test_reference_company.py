@@ -183,3 +183,22 @@ def test_bad_shock_shapes_are_refused():
     sc = _load("niche-growth", paths=4)
     with pytest.raises(ValueError, match="shocks must be"):
         reference.run(sc, n_paths=4, shocks=np.zeros((4, sc.simulation.n_steps, L.N_MARKET_STREAMS)))
+
+
+def test_revolver_interest_is_floored_at_zero():
+    """docs/company-model.md: floating interest is ``max(r + margin, 0)``, the revolver's included
+    (the kernel once charged a negative revolver rate). Rate held at -5 %, margin 1 %, no shocks."""
+    from tests.company.helpers import cash_burner, run_zero, scenario
+
+    co = cash_burner(1.0e9, 1.0e6, revolver={"limit": 1.0e9, "drawn": 5.0e8, "margin": 0.01},
+                     debt=[{"name": "term loan", "principal": 2.0e8, "rate": "floating", "coupon": 0.02, "maturity": 60}])
+    sc = scenario({"lender": co}, months=12, drivers={"rates": {"r0": -0.05, "theta": -0.05}})
+    fast = run_zero(sc)
+    n = sc.simulation.n_steps
+    slow = reference.run(sc, n_paths=1, shocks=np.zeros((1, n, engine.n_streams(1))))
+    assert_agree(fast, slow, ("lender",))
+    rate = fast["market"][L.V_RATE, 0]
+    assert np.all(rate < -0.01)
+    # only the term loan pays: 2e8 x (r + 2 %) / 12 while r + 2 % > 0, the revolver pays nothing
+    expected = 2.0e8 * np.maximum(rate + 0.02, 0.0) / 12.0
+    np.testing.assert_allclose(fast["full"][CL.O_INTEREST, 0, 0], expected, rtol=1e-14, atol=0.0)

@@ -215,8 +215,8 @@ def _step(c, t, ci, b, mk, dle_t, net_hr_t, subsidy_t, dt, mps, gen_drop, dm, ut
     opex = power + cp[CL.C_OPEX_FIXED] + cp[CL.C_OPEX_VAR] * revenue + cost_of_rev
     ebitda = revenue - opex
 
-    # 3. interest on start-of-step balances; floating = r + margin, floored at zero
-    interest = b.rev * (r + cp[CL.C_REV_MARGIN]) * dt
+    # 3. interest on start-of-step balances; floating (revolver included) = r + margin, floored at zero
+    interest = b.rev * np.maximum(r + cp[CL.C_REV_MARGIN], 0.0) * dt
     for j in range(b.bal.shape[0]):
         rate = b.rate[j] + np.where(b.floating[j], r, 0.0)
         interest = interest + b.bal[j] * np.maximum(rate, 0.0) * dt
