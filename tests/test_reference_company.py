@@ -202,3 +202,20 @@ def test_revolver_interest_is_floored_at_zero():
     # only the term loan pays: 2e8 x (r + 2 %) / 12 while r + 2 % > 0, the revolver pays nothing
     expected = 2.0e8 * np.maximum(rate + 0.02, 0.0) / 12.0
     np.testing.assert_allclose(fast["full"][CL.O_INTEREST, 0, 0], expected, rtol=1e-14, atol=0.0)
+
+
+def test_more_contracts_than_steps_with_generated_draws():
+    """Without injected shocks the external-default uniforms of a company with more contracts than
+    steps come from the generator beyond the step axis, as in the kernel."""
+    from tests.company.helpers import scenario
+
+    contracts = [{"counterparty": "external", "monthly_amount": 1.0e6, "start": 0, "end": 11, "hazard": 2.0}
+                 for _ in range(9)]
+    sc = scenario({"host": {"archetype": "neocloud", "cash": 1.0e8, "contracts": contracts}},
+                  paths=32, months=6)
+    assert len(contracts) > sc.simulation.n_steps
+    fast = engine.run(sc, n_paths=32, full=True)
+    slow = reference.run(sc, n_paths=32)
+    assert_agree(fast, slow, ("host",))
+    revenue = fast["full"][CL.O_REVENUE, 0]
+    assert (revenue[:, -1] < 9.0e6).all() and (revenue[:, -1] > 0.0).any()  # counterparties default
