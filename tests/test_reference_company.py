@@ -221,9 +221,6 @@ def test_more_contracts_than_steps_with_generated_draws():
     assert (revenue[:, -1] < 9.0e6).all() and (revenue[:, -1] > 0.0).any()  # counterparties default
 
 
-@pytest.mark.xfail(strict=True, reason="kernel and reference: with annual steps the six-month lag is 6 // 12 = 0 "
-                   "steps, so L1 compares the inference cost with itself and is always lit; the fix needs a "
-                   "modelling choice (lag in whole steps and a rescaled 30 % threshold?), left to the lead")
 def test_l1_is_not_always_lit_with_annual_steps():
     sc = load_scenario(SCENARIOS / "big-get-bigger.yaml", ["simulation.steps_per_year=1"], paths=64)
     res = engine.run(sc, n_paths=64)

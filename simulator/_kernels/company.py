@@ -552,7 +552,10 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
     flows = np.zeros(CL.N_OUT)
     init_state(cpar, tpar, tptr, fpar, fptr, mparams[L.D_GPU, L.GPU_GEN_DROP], st, ring, ts, fs)
     external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, ext_step)
-    lag = 6 // mps
+    # L1 looks back over the fewest whole steps spanning six months; with steps longer than
+    # that (annual, 4-monthly) the 30 % six-month threshold is rescaled to the span compared
+    lag = (6 + mps - 1) // mps
+    l1_factor = 0.7 ** (lag * mps / 6.0)
     c0 = mparams[L.D_INFERENCE, L.INF_C0]
 
     for t in range(n_steps):
@@ -560,7 +563,7 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
         l1 = False
         if t >= lag - 1:
             prev = buf[t - lag, L.V_INFERENCE] if t - lag >= 0 else c0
-            l1 = buf[t, L.V_INFERENCE] > 0.7 * prev
+            l1 = buf[t, L.V_INFERENCE] > l1_factor * prev
         demand_alarm = l1 and buf[t, L.V_GM] < 0.5
         for c in range(n_comp):
             if st[c, S_DM] >= 0.0:

@@ -169,7 +169,7 @@ def pack_companies(scenario) -> CompanyInputs:
                 CL.NO_COVENANT if cov is None or cov.min_interest_coverage is None else cov.min_interest_coverage,
                 CL.NO_COVENANT if cov is None or cov.max_net_leverage is None else cov.max_net_leverage,
                 CL.NO_COVENANT if cov is None or cov.min_liquidity is None else cov.min_liquidity,
-                1.0 if cov is None else float(cov.cure_months),
+                1.0 if cov is None else float(-(-cov.cure_months // sim.months_per_step)),  # months -> steps, rounded up
                 1.0 if d.refinanceable else 0.0,
             ])
             opening_debt[c] += d.principal

@@ -502,7 +502,10 @@ def simulate_companies(scenario, market: np.ndarray, util_z: np.ndarray, core_z:
     _, P, T = market.shape
     C = ci.n
     W = 12 // mps
-    lag = 6 // mps
+    # L1 compares with the cost the fewest whole steps spanning six months ago (ceil(6 / mps));
+    # over a longer span than six months the threshold is 0.7 ** (span / 6 months)
+    lag = -(-6 // mps)
+    l1_factor = 0.7 ** (lag * mps / 6.0)
     gen_drop = scenario.drivers.gpu.generation_drop
     c0 = scenario.drivers.inference.c0
     dle = np.asarray(mi.demand_log_expected, dtype=float)
@@ -538,7 +541,7 @@ def simulate_companies(scenario, market: np.ndarray, util_z: np.ndarray, core_z:
         # market lights: L1 inference cost fell less than 30 % in six months, L2 app gross margin < 50 %
         if t >= lag - 1:
             prev = market[L.V_INFERENCE, :, t - lag] if t - lag >= 0 else c0
-            l1 = market[L.V_INFERENCE, :, t] > 0.7 * prev
+            l1 = market[L.V_INFERENCE, :, t] > l1_factor * prev
         else:
             l1 = np.zeros(P, dtype=bool)
         demand_alarm = l1 & (market[L.V_GM, :, t] < 0.5)

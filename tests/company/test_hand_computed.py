@@ -60,6 +60,21 @@ def test_covenant_without_cure_defaults_at_the_first_breach():
     assert _default(res) == (5, DefaultCause.covenant)
 
 
+def test_cure_months_are_months_whatever_the_step():
+    """Quarterly steps: `cure_months: 3` is one step (defaults where `1` does), `4`..`6` two steps."""
+
+    def default_step(cure):
+        data = _covenant_company(cure)
+        sc = scenario({"neo": data})
+        sc = sc.model_copy(update={"simulation": sc.simulation.model_copy(update={"steps_per_year": 4})})
+        return _default(run_zero(sc))
+
+    first = default_step(1)
+    assert first[1] == DefaultCause.covenant
+    assert default_step(3) == first
+    assert default_step(4) == default_step(6) == (first[0] + 1, DefaultCause.covenant)
+
+
 def _maturity_company(cash: float, revenue: float = 0.0, max_spread: float = 0.0) -> dict:
     # 500 bullet, zero coupon, due in month 6; opex 10/month. With max_spread 0 the market is closed
     # (company spread = HY spread > 0), so the 500 must come from cash.
