@@ -123,6 +123,7 @@ def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force
             report = run_files(
                 scenarios, overrides=overrides, paths=paths, seed=seed, horizon_years=horizon,
                 full=output_mode == "full", out_path=out_path, force=force, threads=threads,
+                quiet=quiet or as_json,
             )
         except Exception as err:  # noqa: BLE001 - every error becomes one line
             _fail(err, verbose)
