@@ -63,19 +63,20 @@ def quantiles(hist: np.ndarray, qs) -> np.ndarray:
     """
     lo, hi = bin_edges()
     shape = hist.shape[:-1]
-    h = hist.reshape(-1, hist.shape[-1]).astype(np.int64)
-    cum = np.cumsum(h, axis=1)
-    n = cum[:, -1]
+    h = hist.reshape(-1, hist.shape[-1])
     out = np.full((len(qs), h.shape[0]), np.nan)
-    rows = np.nonzero(n > 0)[0]
-    for i, q in enumerate(qs):
-        for r in rows:
-            pos = q * (n[r] - 1)
+    for r in range(h.shape[0]):  # one row at a time: no copy of the whole sketch
+        hr = h[r].astype(np.int64)
+        cum = np.cumsum(hr)
+        n = int(cum[-1])
+        if n == 0:
+            continue
+        for i, q in enumerate(qs):
+            pos = q * (n - 1)
             k = int(np.floor(pos))
-            frac = pos - k
-            a = _order_stat(cum[r], h[r], k, lo, hi)
-            b = _order_stat(cum[r], h[r], min(k + 1, n[r] - 1), lo, hi)
-            out[i, r] = _lerp(a, b, frac)
+            a = _order_stat(cum, hr, k, lo, hi)
+            b = _order_stat(cum, hr, min(k + 1, n - 1), lo, hi)
+            out[i, r] = _lerp(a, b, pos - k)
     return out.reshape((len(qs),) + shape)
 
 
