@@ -284,7 +284,7 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
     # ---- 3. interest on balances at the start of the step
     j0 = tptr[c]
     j1 = tptr[c + 1]
-    interest = st[c, S_REV] * (r + cp[CL.C_REV_MARGIN]) * dt
+    interest = st[c, S_REV] * max(r + cp[CL.C_REV_MARGIN], 0.0) * dt  # floating: r + margin, floored at 0
     for j in range(j0, j1):
         rate = ts[j, TS_RATE] + (r if ts[j, TS_FLOATING] > 0.5 else 0.0)
         interest += ts[j, TS_BAL] * max(rate, 0.0) * dt
