@@ -150,18 +150,25 @@ def print_company_tables(console, title: str, companies: dict) -> None:
         console.print(t)
 
 
+#: Engines a run can use.
+ENGINES = ("numba", "numpy")
+
+
 def default_out_path(name: str) -> Path:
     return Path("results") / f"{name}.nc"
 
 
 def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, horizon_years=None,
-              full=False, out_path=None, force=False, threads=None, quiet=True, exact_bytes=None) -> Report:
+              full=False, out_path=None, force=False, threads=None, quiet=True, exact_bytes=None,
+              engine="numba") -> Report:
     """Load each scenario file, simulate it, write one results file per scenario.
 
     ``paths``, ``seed``, ``horizon_years`` override the files' ``simulation`` keys.
     Summary mode streams the paths in chunks (:func:`simulator.stream.run_summary`);
     ``exact_bytes`` caps the memory of exact quantile bands (above it: the
     histogram sketch). ``quiet=False`` shows a progress bar on a terminal.
+    ``engine="numpy"`` runs the plain-numpy reference engine instead
+    (:func:`simulator.engine.run_reference`; slow, memory as ``--output full``).
     Everything is loaded and checked (targets, memory, disk) before anything
     runs or is written.
     """
@@ -172,8 +179,10 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
     if out_path is not None and len(scenarios) > 1:
         raise OutputError("-o/--out names one file; with several scenarios leave it out (results/<name>.nc)")
     targets = [Path(out_path) if out_path else default_out_path(sc.name) for sc in scenarios]
+    if engine not in ENGINES:
+        raise OutputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     return _simulate(scenarios, targets, full=full, force=force, threads=threads, quiet=quiet,
-                     exact_bytes=exact_bytes)
+                     exact_bytes=exact_bytes, engine=engine)
 
 
 def rerun_file(results_file: str, out_path=None, *, force=False, threads=None) -> Report:
@@ -212,13 +221,13 @@ def same_data(a: str, b: str) -> list[str]:
                 or not np.array_equal(da[n].values, db[n].values, equal_nan=True)]
 
 
-def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_bytes=None) -> Report:
+def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_bytes=None, engine="numba") -> Report:
     from simulator.company import pack_companies
     from simulator.progress import progress_bar
-    from simulator.stream import EXACT_BYTES, run_summary
+    from simulator.stream import EXACT_BYTES, run_summary, summary_from_full
     from simulator.company.summary import summarise
     from simulator.drivers import pack_market
-    from simulator.engine import run, set_threads
+    from simulator.engine import run, run_reference, set_threads
     from simulator.errors import OutputError
     from simulator.resources import check_fits
     from simulator.results import company_dataset, market_dataset, write_dataset
@@ -228,7 +237,7 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
         if t.exists() and not force:
             raise OutputError(f"{t} exists; use --force to overwrite it")
     for sc, t in zip(scenarios, targets):
-        check_fits(sc, full, t)
+        check_fits(sc, full or engine == "numpy", t)
     set_threads(threads)
     inputs = [pack_market(sc) for sc in scenarios]
     companies = [pack_companies(sc) for sc in scenarios]
@@ -238,7 +247,13 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
     with progress_bar(total, description="paths", quiet=quiet) as advance:
         results = []
         for sc, mi, ci in zip(scenarios, inputs, companies):
-            if full:
+            if engine == "numpy":
+                res = run_reference(sc, inputs=mi, companies=ci, advance=advance)
+                if not full:
+                    s = summary_from_full(res)
+                    res = {**res, "market": None, "counts": s.counts, "bands": s.bands, "exact": True,
+                           "relative_error": 0.0, "summary": s, "full": None, "alarms": None}
+            elif full:
                 res = run(sc, inputs=mi, companies=ci, full=True)
                 advance(sc.simulation.paths)
             else:

@@ -197,3 +197,11 @@ def from_full(res: dict, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)):
             rows.append(np.where(alive, full[o, c], np.nan)[None])
     vals = np.concatenate(rows, axis=0)
     return counts, market.mean(axis=1), exact_bands(vals, tuple(quantiles))
+
+
+def summary_from_full(res: dict, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> Summary:
+    """A :class:`Summary` (exact bands) from a full result held in memory (the numpy reference engine)."""
+    counts, mean, bands = from_full(res, quantiles)
+    return Summary(pint=res["pint"], pflt=res["pflt"], counts=counts, market_mean=mean, bands=bands,
+                   quantiles=tuple(float(q) for q in quantiles), exact=True, relative_error=0.0,
+                   companies=res["companies"], inputs=res["inputs"])

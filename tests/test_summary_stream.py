@@ -166,3 +166,24 @@ def test_summary_dataset_from_cli_has_bands(tmp_path):
     with xr.open_dataset(tmp_path / "s.nc", engine="h5netcdf") as back:
         assert back.attrs["output"] == "summary"
     assert L.N_MARKET_VARS == len(L.MARKET_VARS)
+
+
+def test_numpy_engine_option_gives_the_same_results(tmp_path):
+    from click.testing import CliRunner
+
+    import xarray as xr
+
+    from simulator.cli import main
+
+    files = {}
+    for engine in ("numba", "numpy"):
+        files[engine] = tmp_path / f"{engine}.nc"
+        r = CliRunner().invoke(main, ["run", "scenarios/avalanche.yaml", "--paths", "300", "-q", "--engine", engine,
+                                      "-o", str(files[engine])])
+        assert r.exit_code == 0, r.output
+    with xr.open_dataset(files["numba"], engine="h5netcdf") as a, xr.open_dataset(files["numpy"], engine="h5netcdf") as b:
+        np.testing.assert_array_equal(a["default_month"].values, b["default_month"].values)
+        np.testing.assert_array_equal(a["pd_cumulative"].values, b["pd_cumulative"].values)
+        np.testing.assert_array_equal(a["avalanche_share"].values, b["avalanche_share"].values)
+        np.testing.assert_allclose(a["btc_price_mean"].values, b["btc_price_mean"].values, rtol=1e-12)
+        np.testing.assert_allclose(a["cash_quantiles"].values, b["cash_quantiles"].values, rtol=1e-9)
