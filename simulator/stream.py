@@ -23,7 +23,6 @@ history: the kernel counts its windows per path (``pint`` columns ``P_AV_N``,
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,10 +87,23 @@ def sketch_bytes(n_steps: int, n_comp: int) -> int:
 
 
 def _nanquantile(x: np.ndarray, qs) -> np.ndarray:
-    """np.quantile over axis 0 ignoring NaN (all-NaN columns give NaN, silently)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanquantile(x, qs, axis=0)
+    """np.quantile over axis 0 ignoring NaN (all-NaN columns give NaN).
+
+    The same numbers as :func:`numpy.nanquantile`, faster: columns without
+    NaN in one call, the others one by one on their non-NaN values.
+    """
+    out = np.full((len(qs), x.shape[1]), np.nan)
+    nan = np.isnan(x)
+    has = nan.any(axis=0)
+    clean = np.nonzero(~has)[0]
+    with np.errstate(invalid="ignore"):  # inf - inf in the interpolation is NaN, as in numpy
+        if clean.size:
+            out[:, clean] = np.quantile(x[:, clean], qs, axis=0)
+        for t in np.nonzero(has)[0]:
+            col = x[~nan[:, t], t]
+            if col.size:
+                out[:, t] = np.quantile(col, qs)
+    return out
 
 
 def exact_bands(vals: np.ndarray, qs) -> np.ndarray:
