@@ -123,9 +123,13 @@ def _count(events, name, mask):
 
 def _step(c, t, ci, b, mk, dle_t, net_hr_t, subsidy_t, dt, mps, gen_drop, dm, util_z, core_z, ext_step,
           alive, events):
-    """Advance company ``c`` by step ``t`` on every path; returns the step's lines ``[N_OUT, P]``,
-    the default cause per path (CAUSE_* codes) and nothing else. State on paths where the
-    company is not ``alive`` is restored by the caller."""
+    """Advance company ``c`` by step ``t`` on every path (MODEL.md 4-5, in the order of
+    docs/company-model.md).
+
+    Returns the step's lines float64[N_OUT, P] (indexed by ``CL.O_*``) and the default
+    cause int64[P] (``CL.CAUSE_*``). Computed on every path; the caller restores the state
+    on paths where the company is not ``alive`` and keeps only their lines.
+    """
     cp = ci.cpar[c]
     P = b.cash.shape[0]
     hours = HOURS_PER_MONTH * mps
@@ -472,12 +476,15 @@ def simulate_companies(scenario, market: np.ndarray, util_z: np.ndarray, core_z:
         For the deterministic series ln E[D_t], network hashrate (EH/s) and
         block subsidy (BTC) (default: :func:`simulator.drivers.pack_market`).
     events : collections.Counter, optional
-        Filled with counts of company-steps (alive at the start of the step)
-        in which each modelled event happened: ``contract_cancelled_named``,
-        ``contract_cancelled_external``, ``curtailed``, ``impairment``,
-        ``capex_cut``, ``refinanced``, ``repaid_at_maturity``,
-        ``revolver_draw``, ``btc_sale``, ``atm_raise``, ``covenant_breach``,
-        and ``default_<cause>``.
+        Incremented with counts of the modelled events, over paths where the
+        company is alive at the start of the step (to show that a comparison
+        is not vacuous): per company-step ``curtailed``, ``capex_cut``,
+        ``revolver_draw``, ``btc_sale``, ``atm_raise`` and
+        ``default_liquidity`` / ``default_covenant`` / ``default_refinancing``;
+        per contract ``contract_cancelled_named`` /
+        ``contract_cancelled_external`` (the step it stops); per vintage-step
+        ``impairment``; per tranche-step ``covenant_breach``, ``refinanced``,
+        ``repaid_at_maturity``.
 
     Returns
     -------
