@@ -116,8 +116,8 @@ def check_fits(scenario, full: bool, target: Path) -> None:
         raise ResourceError(
             f"{scenario.name}: the run needs about {human_bytes(need)} of memory "
             f"({scenario.simulation.paths} paths x {scenario.simulation.n_steps} steps) but "
-            f"{human_bytes(avail)} is available; use fewer paths (--paths {fit} or less) or a shorter "
-            "--horizon")
+            f"{human_bytes(avail)} is available; use fewer paths (--paths {fit} or less)"
+            + (" or a shorter --horizon" if full else " (summary mode keeps per-path scalars only)"))
     if full:
         size = estimate_full_bytes(scenario)
         folder = target.parent if str(target.parent) else Path(".")
