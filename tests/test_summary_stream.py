@@ -108,6 +108,18 @@ def test_sketch_quantiles_of_known_sample():
         np.testing.assert_array_equal(np.isnan(sketch_quantiles(h, [0.0, 1.0])), np.isnan(np.quantile(x, [0.0, 1.0])))
 
 
+def test_bin_of_bits_equals_bin_index():
+    from simulator._kernels.summary import E_MAX, E_MIN, bin_index, bin_of_bits
+
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.normal(0, 1, 2000) * 10.0 ** rng.uniform(-12, 35, 2000),
+                        [0.0, -0.0, 5e-324, -5e-324, 2.0 ** E_MIN, -(2.0 ** E_MIN), np.nextafter(2.0 ** E_MIN, 0),
+                         2.0 ** E_MAX, np.nextafter(2.0 ** E_MAX, 0), -(2.0 ** E_MAX), np.inf, -np.inf, 1.0, 1.5,
+                         np.nextafter(1.5, 0), 1e300, -1e300]])
+    bits = x.view(np.int64)
+    assert [bin_index(v) for v in x] == [bin_of_bits(b) for b in bits]
+
+
 @pytest.mark.parametrize("chunk", [512, 1536, 4096])
 def test_chunk_size_does_not_change_bits(scenario, exact, sketch, chunk):
     a = run_summary(scenario, chunk=chunk)

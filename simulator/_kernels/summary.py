@@ -131,12 +131,38 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
 
 
 @jit
+def bin_of_bits(b):
+    """:func:`bin_index` of the float whose IEEE-754 bits are ``b`` (int64, not a NaN), by integer
+    operations only: the biased exponent and the top ``SUB_BITS`` mantissa bits are the bin."""
+    neg = b < 0
+    a = b & 0x7FFFFFFFFFFFFFFF
+    e = (a >> 52) - 1023
+    if e < E_MIN:
+        return NB + 1
+    if e >= E_MAX:
+        return 0 if neg else 2 * NB + 2
+    j = ((e - E_MIN) << SUB_BITS) + ((a >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1))
+    if neg:
+        return NB - j
+    return NB + 2 + j
+
+
+@jit
 def hist_rows(v_begin, v_end, vals, n_paths, hist):
-    """Add ``vals[v, :n_paths, t]`` into ``hist[v, t, bin]`` for rows ``v_begin .. v_end - 1`` (NaN skipped)."""
+    """Add ``vals[v, :n_paths, t]`` into ``hist[v, t, bin]`` for rows ``v_begin .. v_end - 1`` (NaN skipped).
+
+    Tiles of 64 paths, step by step inside a tile, so that both the tile of
+    values and the histogram row of a step stay in cache; bins from the
+    float's bits.
+    """
     n_steps = vals.shape[2]
+    bits = vals.view(np.int64)
     for v in range(v_begin, v_end):
-        for p in range(n_paths):
+        for p0 in range(0, n_paths, 64):
+            p1 = min(p0 + 64, n_paths)
             for t in range(n_steps):
-                x = vals[v, p, t]
-                if x == x:
-                    hist[v, t, bin_index(x)] += 1
+                h = hist[v, t]
+                for p in range(p0, p1):
+                    x = vals[v, p, t]
+                    if x == x:
+                        h[bin_of_bits(bits[v, p, t])] += 1
