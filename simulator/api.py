@@ -150,15 +150,25 @@ def print_company_tables(console, title: str, companies: dict) -> None:
         console.print(t)
 
 
+#: Engines a run can use.
+ENGINES = ("numba", "numpy")
+
+
 def default_out_path(name: str) -> Path:
     return Path("results") / f"{name}.nc"
 
 
 def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, horizon_years=None,
-              full=False, out_path=None, force=False, threads=None) -> Report:
+              full=False, out_path=None, force=False, threads=None, quiet=True, exact_bytes=None,
+              engine="numba") -> Report:
     """Load each scenario file, simulate it, write one results file per scenario.
 
     ``paths``, ``seed``, ``horizon_years`` override the files' ``simulation`` keys.
+    Summary mode streams the paths in chunks (:func:`simulator.stream.run_summary`);
+    ``exact_bytes`` caps the memory of exact quantile bands (above it: the
+    histogram sketch). ``quiet=False`` shows a progress bar on a terminal.
+    ``engine="numpy"`` runs the plain-numpy reference engine instead
+    (:func:`simulator.engine.run_reference`; slow, memory as ``--output full``).
     Everything is loaded and checked (targets, memory, disk) before anything
     runs or is written.
     """
@@ -169,7 +179,10 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
     if out_path is not None and len(scenarios) > 1:
         raise OutputError("-o/--out names one file; with several scenarios leave it out (results/<name>.nc)")
     targets = [Path(out_path) if out_path else default_out_path(sc.name) for sc in scenarios]
-    return _simulate(scenarios, targets, full=full, force=force, threads=threads)
+    if engine not in ENGINES:
+        raise OutputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return _simulate(scenarios, targets, full=full, force=force, threads=threads, quiet=quiet,
+                     exact_bytes=exact_bytes, engine=engine)
 
 
 def rerun_file(results_file: str, out_path=None, *, force=False, threads=None) -> Report:
@@ -208,28 +221,49 @@ def same_data(a: str, b: str) -> list[str]:
                 or not np.array_equal(da[n].values, db[n].values, equal_nan=True)]
 
 
-def _simulate(scenarios, targets, *, full, force, threads) -> Report:
+def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_bytes=None, engine="numba") -> Report:
     from simulator.company import pack_companies
+    from simulator.progress import progress_bar
+    from simulator.stream import EXACT_BYTES, run_summary, summary_from_full
     from simulator.company.summary import summarise
     from simulator.drivers import pack_market
-    from simulator.engine import run, set_threads
+    from simulator.engine import run, run_reference, set_threads
     from simulator.errors import OutputError
     from simulator.resources import check_fits
     from simulator.results import company_dataset, market_dataset, write_dataset
 
+    exact_bytes = EXACT_BYTES if exact_bytes is None else exact_bytes
     for t in targets:
         if t.exists() and not force:
             raise OutputError(f"{t} exists; use --force to overwrite it")
     for sc, t in zip(scenarios, targets):
-        check_fits(sc, full, t)
+        check_fits(sc, full or engine == "numpy", t)
     set_threads(threads)
     inputs = [pack_market(sc) for sc in scenarios]
     companies = [pack_companies(sc) for sc in scenarios]
     report = Report()
     parts = []
-    for sc, mi, ci, target in zip(scenarios, inputs, companies, targets):
-        res = run(sc, inputs=mi, companies=ci, full=full)
-        ds = market_dataset(sc, res["market"], mi, full=full)
+    total = sum(sc.simulation.paths for sc in scenarios)
+    with progress_bar(total, description="paths", quiet=quiet) as advance:
+        results = []
+        for sc, mi, ci in zip(scenarios, inputs, companies):
+            if engine == "numpy":
+                res = run_reference(sc, inputs=mi, companies=ci, advance=advance)
+                if not full:
+                    s = summary_from_full(res)
+                    res = {**res, "market": None, "counts": s.counts, "bands": s.bands, "exact": True,
+                           "relative_error": 0.0, "summary": s, "full": None, "alarms": None}
+            elif full:
+                res = run(sc, inputs=mi, companies=ci, full=True)
+                advance(sc.simulation.paths)
+            else:
+                s = run_summary(sc, inputs=mi, companies=ci, advance=advance, exact_bytes=exact_bytes)
+                res = {"market": None, "pint": s.pint, "pflt": s.pflt, "counts": s.counts, "bands": s.bands,
+                       "exact": s.exact, "relative_error": s.relative_error, "companies": ci, "inputs": mi,
+                       "summary": s}
+            results.append(res)
+    for sc, mi, ci, target, res in zip(scenarios, inputs, companies, targets, results):
+        ds = market_dataset(sc, res["market"], mi, full=full, summary=res.get("summary"))
         if ci.n:
             ds = ds.merge(company_dataset(sc, res, full=full))
             report.companies[sc.name] = summarise(res["pint"], res["pflt"], ci.names, ci.opening_debt,

@@ -18,9 +18,13 @@ Rows
   process (process start, scenario loading, cached-kernel loading, results
   file), after one warm-up run that fills the compile cache.
 
-The engines timed are :data:`ENGINES`. Phase 1 times the market drivers only;
-when the company engine exists, point :data:`ENGINES` at it (one line) and the
-``companies`` factor enters the throughput column.
+The engines timed are :data:`ENGINES`: the full engine (market and every
+company of the scenario), the numba one exactly as a summary-mode run calls
+it (:func:`simulator.stream.run_summary`), the numpy one the plain-numpy
+reference (:func:`simulator.reference.run`) in chunks of
+``REFERENCE_CHUNK`` paths. Throughput is path-months x companies per second
+for every row, the RNG floor included (its count of normals is fixed at
+``paths x months x 10`` by the issue), so the last column compares times.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Workload:
     n_steps: int
     months: int
     companies: int
+    companies_inputs: object = None
 
 
 @dataclass(frozen=True)
@@ -83,18 +88,41 @@ def _market_numpy(w: Workload):
     return last
 
 
-#: What the "engine" rows time. Phase 2 (companies): swap in the full engine here.
-ENGINES = EngineSet(numba=_market_numba, numpy=_market_numpy, simulates_companies=False)
+def _full_numba(w: Workload):
+    """The numba engine as a summary-mode run uses it: market + every company, streamed and reduced."""
+    from simulator.stream import run_summary
+
+    return run_summary(w.scenario, n_paths=w.paths, inputs=w.inputs, companies=w.companies_inputs)
+
+
+def _full_numpy(w: Workload):
+    """The plain-numpy reference engine of the whole model, chunk by chunk (results not kept)."""
+    from simulator.engine import REFERENCE_CHUNK
+    from simulator.reference import run as reference_run
+
+    last = None
+    for path0 in range(0, w.paths, REFERENCE_CHUNK):
+        n = min(REFERENCE_CHUNK, w.paths - path0)
+        last = reference_run(w.scenario, path0=path0, n_paths=n, inputs=w.inputs, companies=w.companies_inputs)
+    return last
+
+
+#: Market drivers only (phase 1; kept for comparison).
+MARKET_ENGINES = EngineSet(numba=_market_numba, numpy=_market_numpy, simulates_companies=False)
+#: What the "engine" rows time: the full engine, market and every company of the scenario.
+ENGINES = EngineSet(numba=_full_numba, numpy=_full_numpy, simulates_companies=True)
 
 
 def workload(scenario_file: str | os.PathLike, paths: int) -> Workload:
+    from simulator.company import pack_companies
     from simulator.drivers import pack_market
     from simulator.scenario import load_scenario
 
     sc = load_scenario(scenario_file, paths=paths)
     sim = sc.simulation
     return Workload(scenario=sc, inputs=pack_market(sc), paths=paths, n_steps=sim.n_steps,
-                    months=sim.n_steps * sim.months_per_step, companies=len(sc.companies))
+                    months=sim.n_steps * sim.months_per_step, companies=len(sc.companies),
+                    companies_inputs=pack_companies(sc))
 
 
 # ---------------------------------------------------------------- timed bodies
@@ -150,6 +178,7 @@ def measure(scenario_file, paths: int = 20_000, repeats: int = 5, whole_run: boo
     all_threads = numba.config.NUMBA_NUM_THREADS
     path_months = float(w.paths * w.months)
     units = path_months * (w.companies if ENGINES.simulates_companies and w.companies else 1)
+    path_months = units  # one unit for every row: path-months x companies
     n_normals = w.paths * w.months * NORMALS_PER_MONTH
     tmp = tempfile.TemporaryDirectory(prefix="simulate-bench-")
 
@@ -166,7 +195,7 @@ def measure(scenario_file, paths: int = 20_000, repeats: int = 5, whole_run: boo
             lambda: _whole_run(scenario_file, paths, tmp.name), units)
 
     # Warm-up: compile every kernel (and fill the on-disk cache for the child process).
-    small = Workload(w.scenario, w.inputs, min(paths, 64), w.n_steps, w.months, w.companies)
+    small = Workload(w.scenario, w.inputs, min(paths, 64), w.n_steps, w.months, w.companies, w.companies_inputs)
     _numba_rng(small)
     ENGINES.numba(small)
     ENGINES.numpy(small)
@@ -192,6 +221,8 @@ def measure(scenario_file, paths: int = 20_000, repeats: int = 5, whole_run: boo
     ratios = {
         "numba engine speed-up over numpy engine (target >= 5)":
             t["numpy engine (reference)"] / t[f"numba engine, {all_threads} threads"],
+        "numba engine speed-up over numpy engine, numba on 1 thread":
+            t["numpy engine (reference)"] / t["numba engine, 1 thread"],
         f"numba RNG speed-up over numpy SFC64 ({all_threads} threads vs 1)":
             floor / t[f"numba RNG, {all_threads} threads"],
         "numba engine thread scaling (1 thread / all threads)":

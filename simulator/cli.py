@@ -111,10 +111,13 @@ def main():
               help="Results file (NetCDF). Default: results/<scenario>.nc")
 @click.option("--force", is_flag=True, help="Overwrite an existing results file.")
 @click.option("--threads", type=int, default=None, help="Numba threads (default: all cores).")
+@click.option("--engine", type=click.Choice(["numba", "numpy"]), default="numba", show_default=True,
+              help="numba: the fast engine; numpy: the plain-numpy reference engine (slow; memory as --output full).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or tables; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
-def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force, threads, as_json, quiet, verbose):
+def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force, threads, engine, as_json, quiet,
+        verbose):
     """Run SCENARIOS and write results."""
     with _guarded():
         try:
@@ -123,6 +126,7 @@ def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force
             report = run_files(
                 scenarios, overrides=overrides, paths=paths, seed=seed, horizon_years=horizon,
                 full=output_mode == "full", out_path=out_path, force=force, threads=threads,
+                quiet=quiet or as_json, engine=engine,
             )
         except Exception as err:  # noqa: BLE001 - every error becomes one line
             _fail(err, verbose)

@@ -111,3 +111,33 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
              market, pint, pflt, alarms, fullarr)
     return {"market": market if keep_market else None, "pint": pint, "pflt": pflt, "alarms": alarms,
             "full": fullarr if full else None, "companies": ci, "inputs": mi}
+
+
+#: Paths per call of the numpy reference engine (bounds its temporaries).
+REFERENCE_CHUNK = 4096
+
+
+def run_reference(scenario, inputs: MarketInputs | None = None, companies=None, chunk: int = REFERENCE_CHUNK,
+                  advance=None) -> dict:
+    """Every path through the plain-numpy reference engine (``--engine numpy``), in chunks.
+
+    Returns the dict of :func:`run` with ``full=True``. The chunks' arrays
+    are concatenated: memory grows with paths x steps as in ``--output full``
+    (the reference is an oracle, not the engine that scales).
+    """
+    from simulator.company import pack_companies
+    from simulator.reference import run as reference_run
+
+    mi = inputs if inputs is not None else pack_market(scenario)
+    ci = companies if companies is not None else pack_companies(scenario)
+    n_paths = scenario.simulation.paths
+    parts = []
+    for path0 in range(0, n_paths, chunk):
+        m = min(chunk, n_paths - path0)
+        parts.append(reference_run(scenario, path0=path0, n_paths=m, inputs=mi, companies=ci))
+        if advance is not None:
+            advance(m)
+    return {"market": np.concatenate([p["market"] for p in parts], axis=1),
+            "pint": np.concatenate([p["pint"] for p in parts]), "pflt": np.concatenate([p["pflt"] for p in parts]),
+            "alarms": np.concatenate([p["alarms"] for p in parts]),
+            "full": np.concatenate([p["full"] for p in parts], axis=2), "companies": ci, "inputs": mi}

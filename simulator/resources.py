@@ -54,21 +54,48 @@ def available_memory_bytes() -> int | None:
     return avail
 
 
+#: Resident memory of the interpreter with numpy, xarray and the loaded kernels, measured
+#: on a small run (``docs/performance.md``); added to every estimate.
+BASE_BYTES = 400 * 2**20
+
+
+def summary_path_bytes(n_comp: int) -> int:
+    """Memory per path of a summary run: the per-path scalars (``pint`` int64,
+    ``pflt`` float64) and their copies in the results Dataset, with slack for
+    the summaries' temporaries."""
+    from simulator._kernels import company_layout as CL
+
+    return n_comp * ((CL.N_PINT + CL.N_PFLT) * 8 + 48) + 64
+
+
 def peak_memory_bytes(scenario, full: bool) -> int:
     """Estimated peak memory of a run.
 
-    The engine holds every path of every market variable in both output modes,
-    plus working copies of about two variables (quantiles, writing).
+    ``full``: every path of every market variable and company line (twice:
+    the engine's arrays and the Dataset's file buffers) plus the interpreter.
+    Summary mode streams chunks of paths (:mod:`simulator.stream`): the
+    per-path scalars, the reused chunk buffers, and either the exact band
+    values (at most ``EXACT_BYTES``) or the histogram sketch.
     """
     from simulator.results import estimate_full_bytes
+    from simulator.stream import CHUNK_PATHS, EXACT_BYTES, band_bytes, chunk_bytes, sketch_bytes
 
     sim = scenario.simulation
-    return estimate_full_bytes(scenario) + 2 * sim.paths * sim.n_steps * 8
+    n_comp = len(scenario.companies)
+    if full:
+        return 2 * estimate_full_bytes(scenario) + BASE_BYTES
+    bands = band_bytes(sim.paths, sim.n_steps, n_comp)
+    quant = 2 * bands if bands <= EXACT_BYTES else sketch_bytes(sim.n_steps, n_comp)
+    return (BASE_BYTES + sim.paths * summary_path_bytes(n_comp) + quant
+            + chunk_bytes(min(CHUNK_PATHS, sim.paths), sim.n_steps, n_comp))
 
 
-def _paths_that_fit(scenario, budget: float) -> int:
-    per_path = peak_memory_bytes(scenario, True) / scenario.simulation.paths
-    return max(0, int(budget / per_path))
+def _paths_that_fit(scenario, budget: float, full: bool = True) -> int:
+    if not full:
+        per_path = summary_path_bytes(len(scenario.companies))
+        return max(0, int((budget - BASE_BYTES) / per_path))
+    per_path = (peak_memory_bytes(scenario, True) - BASE_BYTES) / scenario.simulation.paths
+    return max(0, int((budget - BASE_BYTES) / per_path))
 
 
 def check_fits(scenario, full: bool, target: Path) -> None:
@@ -85,12 +112,12 @@ def check_fits(scenario, full: bool, target: Path) -> None:
     need = peak_memory_bytes(scenario, full)
     avail = available_memory_bytes()
     if avail is not None and need > MEMORY_SHARE * avail:
-        fit = _paths_that_fit(scenario, MEMORY_SHARE * avail)
+        fit = _paths_that_fit(scenario, MEMORY_SHARE * avail, full)
         raise ResourceError(
             f"{scenario.name}: the run needs about {human_bytes(need)} of memory "
             f"({scenario.simulation.paths} paths x {scenario.simulation.n_steps} steps) but "
-            f"{human_bytes(avail)} is available; use fewer paths (--paths {fit} or less) or a shorter "
-            "--horizon")
+            f"{human_bytes(avail)} is available; use fewer paths (--paths {fit} or less)"
+            + (" or a shorter --horizon" if full else " (summary mode keeps per-path scalars only)"))
     if full:
         size = estimate_full_bytes(scenario)
         folder = target.parent if str(target.parent) else Path(".")

@@ -138,21 +138,38 @@ def read_provenance(path: str | os.PathLike):
 
 
 def estimate_full_bytes(scenario) -> int:
-    """Bytes of the per-path arrays of a run: what ``--output full`` writes and
-    what the engine holds in memory.
+    """Bytes of the per-path arrays of a ``--output full`` run: what it writes
+    and what the engine holds in memory.
 
-    Market: ``N_MARKET_VARS x paths x steps x 8``. Per-company arrays, when
-    the company engine adds them, belong here too.
+    Market: ``N_MARKET_VARS x paths x steps x 8``; companies:
+    ``N_OUT x companies x paths x steps x 8`` plus one alarm byte per
+    company-path-step.
     """
+    from simulator._kernels import company_layout as CL
+
     sim = scenario.simulation
-    return L.N_MARKET_VARS * sim.paths * sim.n_steps * 8
+    n_comp = len(scenario.companies)
+    return (L.N_MARKET_VARS + CL.N_OUT * n_comp) * sim.paths * sim.n_steps * 8 + n_comp * sim.paths * sim.n_steps
 
 
-def market_dataset(scenario, market: np.ndarray, inputs, full: bool):
+def band_attrs(exact: bool, relative_error: float) -> dict:
+    """Attributes stating how quantile bands were computed, and their error."""
+    if exact:
+        return {"band_method": "exact: numpy.quantile over every path (linear interpolation)"}
+    from simulator.sketch import ABSOLUTE_ERROR
+
+    return {"band_method": "histogram sketch (log-linear fixed bins, simulator.sketch)",
+            "band_relative_error": relative_error,
+            "band_absolute_error_near_zero": ABSOLUTE_ERROR}
+
+
+def market_dataset(scenario, market: np.ndarray | None, inputs, full: bool, summary=None):
     """Market arrays ``[var, path, step]`` -> Dataset.
 
     ``full``: every path, dims ``(path, time)``. Otherwise per-step mean and
-    quantiles over paths, dims ``(quantile, time)``.
+    quantiles over paths, dims ``(quantile, time)``: from ``market`` (exact),
+    or from a streamed :class:`simulator.stream.Summary` (``summary``; exact
+    or the histogram sketch, as its attributes say).
     """
     import xarray as xr
 
@@ -167,9 +184,14 @@ def market_dataset(scenario, market: np.ndarray, inputs, full: bool):
         attrs = {"units": units, "long_name": long_name}
         if full:
             ds[name] = (("path", "time"), market[v], attrs)
+        elif summary is not None:
+            ds[f"{name}_mean"] = (("time",), summary.market_mean[v], attrs)
+            ds[f"{name}_quantiles"] = (("quantile", "time"), summary.bands[:, v],
+                                       {**attrs, **band_attrs(summary.exact, summary.relative_error)})
         else:
             ds[f"{name}_mean"] = (("time",), market[v].mean(axis=0), attrs)
-            ds[f"{name}_quantiles"] = (("quantile", "time"), np.quantile(market[v], QUANTILES, axis=0), attrs)
+            ds[f"{name}_quantiles"] = (("quantile", "time"), np.quantile(market[v], QUANTILES, axis=0),
+                                       {**attrs, **band_attrs(True, 0.0)})
     ds["network_hashrate"] = (("time",), inputs.network_hashrate, {"units": "EH/s", "long_name": "bitcoin network hashrate"})
     ds["block_subsidy"] = (("time",), inputs.block_subsidy, {"units": "BTC", "long_name": "block subsidy"})
     ds["correlation"] = (("factor", "factor2"), inputs.correlation.matrix,
@@ -289,6 +311,7 @@ COMPANY_UNITS = {
     "depreciation": ("USD", "accounting depreciation of the step"),
     "impairment": ("USD", "impairment charge of the step"),
     "btc_holdings": ("BTC", "bitcoin treasury at the end of the step"),
+    "net_leverage": ("1", "(debt - cash) / trailing-12-month EBITDA at the end of the step (+-inf when EBITDA <= 0)"),
 }
 
 
@@ -331,14 +354,33 @@ def company_dataset(scenario, res: dict, full: bool):
     ds["recovery_curve"] = (("company", "steps_since_stress"), recovery_curve(pint, equal_weights(n_paths), n_steps),
                             {"units": "1", "long_name": "P(FCF recovered within m steps of the stress start | stressed)"})
     ds = ds.assign_coords(steps_since_stress=np.arange(n_steps + 1))
-    alive = (res["alarms"] & CL.ALARM_ALIVE) > 0
-    n_alive = alive.sum(axis=0)  # [company, time]
-    for name, bit, text in (("demand_alarm_share", CL.ALARM_DEMAND, "demand alarm (L1 and L2)"),
-                            ("leverage_alarm_share", CL.ALARM_LEVERAGE, "leverage alarm (L3 and L4)"),
-                            ("avalanche_share", CL.ALARM_AVALANCHE, "avalanche (both alarms)")):
-        lit = ((res["alarms"] & bit) > 0).sum(axis=0)
+    from simulator._kernels import summary as SK
+
+    if res.get("counts") is not None:  # streamed summary mode
+        counts, bands, exact, rel = res["counts"], res["bands"][:, L.N_MARKET_VARS:], res["exact"], res["relative_error"]
+    else:  # every path in memory: the same aggregates, exact
+        from simulator.stream import from_full
+
+        counts, _, allb = from_full(res, QUANTILES)
+        bands, exact, rel = allb[:, L.N_MARKET_VARS:], True, 0.0
+    n_alive = counts[:, SK.CN_ALIVE]  # [company, time]
+    ds["alive_count"] = (("company", "time"), counts[:, SK.CN_ALIVE],
+                         {"units": "1", "long_name": "paths on which the company is alive at the end of the step"})
+    for name, col, text in (("demand_alarm_share", SK.CN_DEMAND, "demand alarm (L1 and L2)"),
+                            ("leverage_alarm_share", SK.CN_LEVERAGE, "leverage alarm (L3 and L4)"),
+                            ("avalanche_share", SK.CN_AVALANCHE, "avalanche (both alarms)")):
+        lit = counts[:, col]
         share = np.where(n_alive > 0, lit / np.maximum(n_alive, 1), np.nan)
         ds[name] = (("company", "time"), share, {"units": "1", "long_name": f"share of paths alive at the step with the {text} lit"})
+    ds = ds.assign_coords(quantile=np.asarray(QUANTILES))
+    n_comp = len(ci.names)
+    for k, o in enumerate(SK.COMPANY_BANDS):
+        name = CL.OUT_NAMES[o]
+        units, long_name = COMPANY_UNITS[name]
+        b = bands[:, [SK.N_COMPANY_BANDS * c + k for c in range(n_comp)]]
+        ds[f"{name}_quantiles"] = (("quantile", "company", "time"), b,
+                                   {"units": units, "long_name": f"{long_name}: quantiles over paths alive in the step",
+                                    **band_attrs(exact, rel)})
     if full and res.get("full") is not None:
         for v, name in enumerate(CL.OUT_NAMES):
             units, long_name = COMPANY_UNITS[name]

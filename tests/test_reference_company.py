@@ -49,6 +49,10 @@ def assert_close(fast, slow, name):
     assert fast.shape == slow.shape and fast.dtype == slow.dtype, name
     nan = np.isnan(slow)
     np.testing.assert_array_equal(np.isnan(fast), nan, err_msg=f"{name}: NaN positions")
+    inf = np.isinf(slow)  # net leverage is +-inf when trailing EBITDA <= 0: same places, same sign
+    np.testing.assert_array_equal(np.where(np.isinf(fast), fast, 0.0), np.where(inf, slow, 0.0),
+                                  err_msg=f"{name}: infinities")
+    nan = nan | inf
     a, b = np.where(nan, 0.0, fast), np.where(nan, 0.0, slow)
     assert np.isfinite(a).all() and np.isfinite(b).all(), name
     scale = np.abs(b).max() if b.size else 0.0

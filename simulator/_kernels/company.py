@@ -495,6 +495,7 @@ def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpa
     flows[CL.O_DEPRECIATION] = dep
     flows[CL.O_IMPAIRMENT] = imp
     flows[CL.O_BTC] = st[c, S_BTC]
+    flows[CL.O_NET_LEVERAGE] = lev_end
 
 
 @jit

@@ -77,7 +77,7 @@ ALARM_DEMAND, ALARM_LEVERAGE, ALARM_AVALANCHE, ALARM_ALIVE = 1, 2, 4, 8
 
 # ---------------------------------------------------------------- full-mode outputs: full[v, c, p, t]
 (O_REVENUE, O_EBITDA, O_INTEREST, O_TAX, O_CAPEX, O_FCF, O_NET_FINANCING, O_CASH, O_DEBT, O_RPO,
- O_UTIL, O_ALIVE, O_DEPRECIATION, O_IMPAIRMENT, O_BTC) = range(15)
-N_OUT = 15
+ O_UTIL, O_ALIVE, O_DEPRECIATION, O_IMPAIRMENT, O_BTC, O_NET_LEVERAGE) = range(16)
+N_OUT = 16
 OUT_NAMES = ("revenue", "ebitda", "interest", "tax", "capex", "fcf", "net_financing", "cash", "debt",
-             "rpo", "utilization", "alive", "depreciation", "impairment", "btc_holdings")
+             "rpo", "utilization", "alive", "depreciation", "impairment", "btc_holdings", "net_leverage")

@@ -429,6 +429,7 @@ def _step(c, t, ci, b, mk, dle_t, net_hr_t, subsidy_t, dt, mps, gen_drop, dm, ut
     flows[CL.O_DEPRECIATION] = dep
     flows[CL.O_IMPAIRMENT] = imp
     flows[CL.O_BTC] = b.btc
+    flows[CL.O_NET_LEVERAGE] = lev_end
     return flows, cause
 
 

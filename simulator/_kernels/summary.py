@@ -1,0 +1,168 @@
+"""Summary-mode kernels: simulate a chunk of paths and reduce it on the fly.
+
+Nothing here holds a ``[path, step]`` array of the whole run. The engine
+(:mod:`simulator.stream`) walks the run in chunks of paths; for each chunk
+:func:`summary_block` simulates ``BLOCK``-path blocks (run on the thread pool
+by :func:`~simulator._kernels.blocks.run_blocks`) and writes
+
+- the per-path scalars ``pint``/``pflt`` of the chunk's paths;
+- per block slot: integer counts per company and step (``counts``) and the
+  sums of the market variables over the block's paths in path order (``sums``);
+- the chunk's band values ``vals[var, path, step]`` (market variables, then
+  company cash, FCF and net leverage, NaN where the company is not alive), a
+  buffer reused chunk after chunk, which the engine either copies (exact
+  quantiles) or folds into :func:`hist_rows` histograms (the sketch).
+
+Block slots are fixed by the global path index (chunks start on multiples of
+the block), so the engine can add the slots in global block order and get the
+same bits for any chunk size and thread count.
+
+Band variables: ``v < N_MARKET_VARS`` market variable ``v``; then company
+``c``'s cash, FCF and net leverage at ``N_MARKET_VARS + 3 c + k``.
+Count columns: ``CN_STEPPED`` (alive at the start of the step: the band
+population), ``CN_ALIVE`` (alive at the end), ``CN_DEMAND``, ``CN_LEVERAGE``,
+``CN_AVALANCHE`` (alarm lights lit, among paths alive at the end).
+
+Histogram sketch (:func:`bin_index`): a log-linear binning (the octave and
+the top mantissa bits of the float, exact), ``SUB_BITS`` mantissa bits per octave between ``2**E_MIN`` and
+``2**E_MAX`` in magnitude, both signs, a zero bin for ``|x| < 2**E_MIN`` and
+two end bins for larger magnitudes and infinities. A bin ``[lo, hi)`` has
+``hi - lo <= 2**-SUB_BITS * lo``.
+"""
+
+import math
+
+import numpy as np
+
+from simulator._kernels import company_layout as CL
+from simulator._kernels import layout as L
+from simulator._kernels._jit import jit
+from simulator._kernels.company import companies_path
+from simulator._kernels.market import market_path
+
+CN_STEPPED, CN_ALIVE, CN_DEMAND, CN_LEVERAGE, CN_AVALANCHE = range(5)
+N_COUNTS = 5
+#: Company band variables, in order, per company.
+COMPANY_BANDS = (CL.O_CASH, CL.O_FCF, CL.O_NET_LEVERAGE)
+N_COMPANY_BANDS = 3
+
+#: Mantissa bits per octave of the histogram (relative bin width <= 2**-SUB_BITS).
+SUB_BITS = 6
+#: Smallest and largest binned magnitudes (powers of two).
+E_MIN = -20
+E_MAX = 100
+#: Bins per sign.
+NB = (E_MAX - E_MIN) << SUB_BITS
+#: Index layout: 0 = -inf and below -2**E_MAX; 1 .. NB negative (descending magnitude);
+#: NB + 1 zero bin; NB + 2 .. 2 NB + 1 positive (ascending); 2 NB + 2 = +inf and above.
+N_BINS = 2 * NB + 3
+
+
+@jit
+def bin_index(x):
+    """Histogram bin of a non-NaN float (see the module docstring)."""
+    a = abs(x)
+    if a < 2.0 ** E_MIN:
+        return NB + 1
+    if a >= 2.0 ** E_MAX:
+        return 0 if x < 0.0 else 2 * NB + 2
+    m, e = math.frexp(a)  # a = m 2**e, 0.5 <= m < 1: octave e - 1, then the top mantissa bits
+    j = ((e - 1 - E_MIN) << SUB_BITS) + int((2.0 * m - 1.0) * (1 << SUB_BITS))
+    if x < 0.0:
+        return NB - j
+    return NB + 2 + j
+
+
+@jit
+def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series,
+                  rate_series, dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, block,
+                  pint, pflt, counts, sums, vals):
+    """Simulate chunk-local paths ``p_begin .. p_end - 1`` (global ``path0 + p``) and reduce them.
+
+    Parameters
+    ----------
+    block : int
+        Paths per block slot; ``p_begin`` is a multiple of it.
+    pint : int64[chunk, n_comp, N_PINT]; pflt : float64[chunk, n_comp, N_PFLT]
+        Per-path scalars (rows of the chunk).
+    counts : int64[n_slots, n_comp, N_COUNTS, n_steps]
+        Zeroed by the caller; slot ``p // block`` gets path ``p``.
+    sums : float64[n_slots, N_MARKET_VARS, n_steps]
+        Zeroed by the caller; market variables summed over the slot's paths in path order.
+    vals : float64[N_MARKET_VARS + 3 n_comp, chunk, n_steps]
+        Band values of each path (NaN for a company not alive in the step).
+    """
+    n_comp = cpar.shape[0]
+    nm = L.N_MARKET_VARS
+    no_shocks = np.zeros((0, 0, 0))
+    buf = np.empty((n_steps, nm))
+    fp = np.zeros((CL.N_OUT, n_comp, n_steps))
+    al = np.zeros((n_comp, n_steps), dtype=np.int8)
+    for p in range(p_begin, p_end):
+        slot = p // block
+        market_path(k0, k1, path0 + p, p, n_steps, dt, mps, chol, params, models,
+                    btc_series, rate_series, no_shocks, buf)
+        for v in range(nm):
+            for t in range(n_steps):
+                x = buf[t, v]
+                vals[v, p, t] = x
+                sums[slot, v, t] += x
+        pint[p, :, :] = 0
+        pflt[p, :, :] = 0.0
+        al[:, :] = 0
+        companies_path(k0, k1, path0 + p, p, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
+                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, True, pint[p], pflt[p], al, fp)
+        for c in range(n_comp):
+            for t in range(n_steps):
+                stepped = fp[CL.O_ALIVE, c, t] > 0.5
+                for k in range(N_COMPANY_BANDS):
+                    vals[nm + N_COMPANY_BANDS * c + k, p, t] = fp[COMPANY_BANDS[k], c, t] if stepped else math.nan
+                if stepped:
+                    counts[slot, c, CN_STEPPED, t] += 1
+                a = al[c, t]
+                if a & CL.ALARM_ALIVE:
+                    counts[slot, c, CN_ALIVE, t] += 1
+                if a & CL.ALARM_DEMAND:
+                    counts[slot, c, CN_DEMAND, t] += 1
+                if a & CL.ALARM_LEVERAGE:
+                    counts[slot, c, CN_LEVERAGE, t] += 1
+                if a & CL.ALARM_AVALANCHE:
+                    counts[slot, c, CN_AVALANCHE, t] += 1
+
+
+@jit
+def bin_of_bits(b):
+    """:func:`bin_index` of the float whose IEEE-754 bits are ``b`` (int64, not a NaN), by integer
+    operations only: the biased exponent and the top ``SUB_BITS`` mantissa bits are the bin."""
+    neg = b < 0
+    a = b & 0x7FFFFFFFFFFFFFFF
+    e = (a >> 52) - 1023
+    if e < E_MIN:
+        return NB + 1
+    if e >= E_MAX:
+        return 0 if neg else 2 * NB + 2
+    j = ((e - E_MIN) << SUB_BITS) + ((a >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1))
+    if neg:
+        return NB - j
+    return NB + 2 + j
+
+
+@jit
+def hist_rows(v_begin, v_end, vals, n_paths, hist):
+    """Add ``vals[v, :n_paths, t]`` into ``hist[v, t, bin]`` for rows ``v_begin .. v_end - 1`` (NaN skipped).
+
+    Tiles of 64 paths, step by step inside a tile, so that both the tile of
+    values and the histogram row of a step stay in cache; bins from the
+    float's bits.
+    """
+    n_steps = vals.shape[2]
+    bits = vals.view(np.int64)
+    for v in range(v_begin, v_end):
+        for p0 in range(0, n_paths, 64):
+            p1 = min(p0 + 64, n_paths)
+            for t in range(n_steps):
+                h = hist[v, t]
+                for p in range(p0, p1):
+                    x = vals[v, p, t]
+                    if x == x:
+                        h[bin_of_bits(bits[v, p, t])] += 1

@@ -1,0 +1,219 @@
+"""Summary mode that scales: the run streamed in chunks of paths, reduced on the fly.
+
+Memory does not grow with ``paths x months``: per path only the scalars
+``pint``/``pflt`` are kept (default step and cause, recovery step and status,
+stress and trough steps, trough metric, loss, ...); per step only aggregates:
+
+- integer counts per company and step (:mod:`simulator._kernels.summary`:
+  alive at the start and at the end of the step, demand / leverage /
+  avalanche lights lit): exact;
+- sums of every market variable per step (-> means), added per 512-path block
+  in path order and then block by block in global block order: bit-identical
+  for any chunk size and thread count;
+- quantile bands of the market variables and of each company's cash, FCF and
+  net leverage (over the paths where it is alive in the step): exact
+  (:func:`numpy.quantile` over every path) when the band values of the whole
+  run fit ``exact_bytes``; otherwise the fixed-bin histogram sketch of
+  :mod:`simulator.sketch` (relative error <= 2**-6).
+
+The conditional P(default within 12 months | avalanche on) needs no alarm
+history: the kernel counts its windows per path (``pint`` columns ``P_AV_N``,
+``P_AV_DEF12``, ``P_ALL_N``, ``P_ALL_DEF12``), which the summaries add up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator._kernels import company_layout as CL
+from simulator._kernels import layout as L
+
+#: Paths per chunk (a multiple of the block). Chunk buffers are reused chunk after chunk.
+CHUNK_PATHS = 8192
+#: Memory the exact quantile path may use for the band values of the whole run.
+EXACT_BYTES = 256 * 2**20
+
+
+@dataclass
+class Summary:
+    """What a summary-mode run keeps.
+
+    Attributes
+    ----------
+    pint : int64[n_paths, n_comp, N_PINT]; pflt : float64[n_paths, n_comp, N_PFLT]
+    counts : int64[n_comp, N_COUNTS, n_steps]
+        ``simulator._kernels.summary.CN_*`` columns.
+    market_mean : float64[N_MARKET_VARS, n_steps]
+    bands : float64[len(quantiles), n_band_vars, n_steps]
+        Market variables, then per company cash, FCF, net leverage.
+    quantiles : tuple of float
+    exact : bool
+        True: bands by :func:`numpy.quantile` over every path; False: histogram sketch.
+    relative_error : float
+        Stated error bound of the bands (0 when exact).
+    """
+
+    pint: np.ndarray
+    pflt: np.ndarray
+    counts: np.ndarray
+    market_mean: np.ndarray
+    bands: np.ndarray
+    quantiles: tuple
+    exact: bool
+    relative_error: float
+    companies: object
+    inputs: object
+
+
+def band_bytes(n_paths: int, n_steps: int, n_comp: int) -> int:
+    """Bytes of the band values of a whole run (what the exact quantiles hold)."""
+    from simulator._kernels.summary import N_COMPANY_BANDS
+
+    return (L.N_MARKET_VARS + N_COMPANY_BANDS * n_comp) * n_paths * n_steps * 8
+
+
+def chunk_bytes(chunk: int, n_steps: int, n_comp: int) -> int:
+    """Bytes of the reused chunk buffers (band values, per-path scalars excluded)."""
+    return band_bytes(chunk, n_steps, n_comp)
+
+
+def sketch_bytes(n_steps: int, n_comp: int) -> int:
+    """Bytes of the histograms (int32 counts)."""
+    from simulator._kernels.summary import N_BINS, N_COMPANY_BANDS
+
+    return (L.N_MARKET_VARS + N_COMPANY_BANDS * n_comp) * n_steps * N_BINS * 4
+
+
+def _nanquantile(x: np.ndarray, qs) -> np.ndarray:
+    """np.quantile over axis 0 ignoring NaN (all-NaN columns give NaN).
+
+    The same numbers as :func:`numpy.nanquantile`, faster: columns without
+    NaN in one call, the others one by one on their non-NaN values.
+    """
+    out = np.full((len(qs), x.shape[1]), np.nan)
+    nan = np.isnan(x)
+    has = nan.any(axis=0)
+    clean = np.nonzero(~has)[0]
+    with np.errstate(invalid="ignore"):  # inf - inf in the interpolation is NaN, as in numpy
+        if clean.size:
+            out[:, clean] = np.quantile(x[:, clean], qs, axis=0)
+        for t in np.nonzero(has)[0]:
+            col = x[~nan[:, t], t]
+            if col.size:
+                out[:, t] = np.quantile(col, qs)
+    return out
+
+
+def exact_bands(vals: np.ndarray, qs) -> np.ndarray:
+    """Bands from band values ``[var, path, step]``: plain quantiles for the market
+    rows, NaN-skipping quantiles for company rows (NaN = not alive)."""
+    nm = L.N_MARKET_VARS
+    out = np.empty((len(qs), vals.shape[0], vals.shape[2]))
+    out[:, :nm] = np.quantile(vals[:nm], qs, axis=1)
+    for v in range(nm, vals.shape[0]):
+        out[:, v] = _nanquantile(vals[v], qs)
+    return out
+
+
+def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=None, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95),
+                chunk: int = CHUNK_PATHS, exact_bytes: int = EXACT_BYTES, advance=None) -> Summary:
+    """Simulate ``n_paths`` paths (default ``simulation.paths``) in chunks; keep summaries only.
+
+    ``chunk`` is rounded up to a multiple of the block (512 paths); results do
+    not depend on it, nor on the thread count. ``advance(n)`` is called after
+    each chunk with its number of paths (a progress bar).
+    """
+    from simulator._kernels.blocks import BLOCK_PATHS, run_blocks
+    from simulator._kernels.summary import N_BINS, N_COUNTS, hist_rows, summary_block
+    from simulator.company import pack_companies
+    from simulator.drivers import pack_market
+    from simulator.sketch import RELATIVE_ERROR, quantiles as sketch_quantiles
+
+    mi = inputs if inputs is not None else pack_market(scenario)
+    ci = companies if companies is not None else pack_companies(scenario)
+    if n_paths is None:
+        n_paths = scenario.simulation.paths
+    n = mi.n_steps
+    nc = ci.n
+    block = BLOCK_PATHS
+    chunk = max(block, -(-int(chunk) // block) * block)
+    chunk = min(chunk, -(-n_paths // block) * block)
+    nv = L.N_MARKET_VARS + 3 * nc
+    exact = band_bytes(n_paths, n, nc) <= exact_bytes
+
+    pint = np.empty((n_paths, nc, CL.N_PINT), dtype=np.int64)
+    pflt = np.empty((n_paths, nc, CL.N_PFLT))
+    counts = np.zeros((nc, N_COUNTS, n), dtype=np.int64)
+    msum = np.zeros((L.N_MARKET_VARS, n))
+    n_slots = chunk // block
+    c_counts = np.zeros((n_slots, nc, N_COUNTS, n), dtype=np.int64)
+    c_sums = np.zeros((n_slots, L.N_MARKET_VARS, n))
+    if exact:
+        store = np.empty((nv, n_paths, n))
+        hist = None
+    else:
+        store = None
+        hist = np.zeros((nv, n, N_BINS), dtype=np.int32)
+    c_vals = np.empty((nv, chunk, n))
+    dle = np.ascontiguousarray(mi.demand_log_expected, dtype=float)
+    net_hr = np.ascontiguousarray(mi.network_hashrate, dtype=float)
+    subsidy = np.ascontiguousarray(mi.block_subsidy, dtype=float)
+
+    for path0 in range(0, n_paths, chunk):
+        m = min(chunk, n_paths - path0)
+        c_counts[:] = 0
+        c_sums[:] = 0.0
+        args = (mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
+                mi.btc_series, mi.rate_series, dle, net_hr, subsidy, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
+                ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, c_vals)
+        run_blocks(summary_block, m, args, block=block)
+        for s in range(-(-m // block)):  # global block order: the same additions for any chunking
+            msum += c_sums[s]
+        counts += c_counts.sum(axis=0)
+        if exact:
+            store[:, path0:path0 + m] = c_vals[:, :m]
+        else:
+            run_blocks(hist_rows, nv, (c_vals, m, hist), block=1)
+        if advance is not None:
+            advance(m)
+
+    qs = tuple(float(q) for q in quantiles)
+    if exact:
+        bands = exact_bands(store, qs)
+        del store
+    else:
+        bands = sketch_quantiles(hist, qs)
+    return Summary(pint=pint, pflt=pflt, counts=counts, market_mean=msum / n_paths, bands=bands, quantiles=qs,
+                   exact=exact, relative_error=0.0 if exact else RELATIVE_ERROR, companies=ci, inputs=mi)
+
+
+def from_full(res: dict, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)):
+    """The summary aggregates computed from a ``full=True`` result of :func:`simulator.engine.run`
+    (tests, and the ``--output full`` dataset): counts, market means and exact bands."""
+    from simulator._kernels.summary import COMPANY_BANDS, N_COUNTS, CN_ALIVE, CN_AVALANCHE, CN_DEMAND, \
+        CN_LEVERAGE, CN_STEPPED
+
+    market, full, alarms = res["market"], res["full"], res["alarms"]
+    nc = full.shape[1]
+    counts = np.zeros((nc, N_COUNTS, market.shape[2]), dtype=np.int64)
+    counts[:, CN_STEPPED] = (full[CL.O_ALIVE] > 0.5).sum(axis=1)
+    for col, bit in ((CN_ALIVE, CL.ALARM_ALIVE), (CN_DEMAND, CL.ALARM_DEMAND), (CN_LEVERAGE, CL.ALARM_LEVERAGE),
+                     (CN_AVALANCHE, CL.ALARM_AVALANCHE)):
+        counts[:, col] = ((alarms & bit) > 0).sum(axis=0)
+    rows = [market]
+    for c in range(nc):
+        alive = full[CL.O_ALIVE, c] > 0.5
+        for o in COMPANY_BANDS:
+            rows.append(np.where(alive, full[o, c], np.nan)[None])
+    vals = np.concatenate(rows, axis=0)
+    return counts, market.mean(axis=1), exact_bands(vals, tuple(quantiles))
+
+
+def summary_from_full(res: dict, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> Summary:
+    """A :class:`Summary` (exact bands) from a full result held in memory (the numpy reference engine)."""
+    counts, mean, bands = from_full(res, quantiles)
+    return Summary(pint=res["pint"], pflt=res["pflt"], counts=counts, market_mean=mean, bands=bands,
+                   quantiles=tuple(float(q) for q in quantiles), exact=True, relative_error=0.0,
+                   companies=res["companies"], inputs=res["inputs"])
