@@ -15,7 +15,9 @@ statistic, so the error is at most the bin width: ``|error| <= 2**-SUB_BITS
 |x|`` (1.5625 % for ``SUB_BITS = 6``) for ``2**E_MIN <= |x| < 2**E_MAX``,
 at most ``2**E_MIN`` absolute inside the zero bin. An order statistic in an
 end bin is reported as ``-inf``/``+inf`` (magnitudes of ``2**100`` or more,
-infinities included).
+infinities included). :mod:`simulator.stream` also keeps each row's exact
+minimum and maximum and clamps the estimates to them, so a band never leaves
+the range of the values (a margin clipped at -1 is reported as -1, not -1.003).
 """
 
 from __future__ import annotations

@@ -156,6 +156,10 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     else:
         store = None
         hist = np.zeros((nv, n, N_BINS), dtype=np.int32)
+        # exact range of each band's values: sketch quantiles are clamped to it (min and max
+        # are exact and order-independent, so this keeps results identical for any chunking)
+        v_min = np.full((nv, n), np.nan)
+        v_max = np.full((nv, n), np.nan)
     c_vals = np.empty((nv, chunk, n))
     dle = np.ascontiguousarray(mi.demand_log_expected, dtype=float)
     net_hr = np.ascontiguousarray(mi.network_hashrate, dtype=float)
@@ -176,6 +180,8 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
             store[:, path0:path0 + m] = c_vals[:, :m]
         else:
             run_blocks(hist_rows, nv, (c_vals, m, hist), block=1)
+            v_min = np.fmin(v_min, np.fmin.reduce(c_vals[:, :m], axis=1))
+            v_max = np.fmax(v_max, np.fmax.reduce(c_vals[:, :m], axis=1))
         if advance is not None:
             advance(m)
 
@@ -184,7 +190,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
         bands = exact_bands(store, qs)
         del store
     else:
-        bands = sketch_quantiles(hist, qs)
+        bands = np.clip(sketch_quantiles(hist, qs), v_min, v_max)
     return Summary(pint=pint, pflt=pflt, counts=counts, market_mean=msum / n_paths, bands=bands, quantiles=qs,
                    exact=exact, relative_error=0.0 if exact else RELATIVE_ERROR, companies=ci, inputs=mi)
 

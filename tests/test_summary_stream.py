@@ -93,6 +93,17 @@ def test_sketch_bands_within_stated_error(full, sketch):
     assert np.any(got[finite] != want[finite])
 
 
+def test_sketch_bands_stay_within_the_values(full, sketch):
+    """Clamped to each row's exact range: the clipped app gross margin's lower band is -1, not below."""
+    market = full["market"]
+    gm = sketch.bands[:, L.V_GM]
+    assert (gm >= -1.0).all() and (gm <= 1.0).all()
+    assert (gm[0] == -1.0).any()  # the 5 % band sits on the clip somewhere, exactly
+    lo, hi = market.min(axis=1), market.max(axis=1)
+    m = sketch.bands[:, :L.N_MARKET_VARS]
+    assert (m >= lo).all() and (m <= hi).all()
+
+
 def test_sketch_quantiles_of_known_sample():
     from simulator._kernels.summary import N_BINS, bin_index
 
