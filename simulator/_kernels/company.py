@@ -230,6 +230,20 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
     lag = (6 + mps - 1) // mps
     l1_factor = 0.7 ** (lag * mps / 6.0)
     c0 = mparams[L.D_INFERENCE, L.INF_C0]
+    drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
+    # per-path constants of each company's utilisation process (the same expressions as in the step,
+    # evaluated once instead of every company-step: same bits, fewer exp/log calls)
+    ucon = np.zeros((n_comp, 4))
+    for c in range(n_comp):
+        ucon[c, 3] = logit(cpar[c, CL.C_U_MEAN])
+        kap = cpar[c, CL.C_U_KAPPA]
+        sig = cpar[c, CL.C_U_SIGMA]
+        if sig > 0.0:
+            decay = math.exp(-kap * dt)
+            ucon[c, 0] = decay
+            ucon[c, 1] = sig * math.sqrt((1.0 - decay * decay) / (2.0 * kap))
+            w = cpar[c, CL.C_U_COMMON]
+            ucon[c, 2] = math.sqrt(1.0 - w * w)
 
     for t in range(n_steps):
         # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
@@ -238,6 +252,9 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             prev = buf[t - lag, L.V_INFERENCE] if t - lag >= 0 else c0
             l1 = buf[t, L.V_INFERENCE] > l1_factor * prev
         demand_alarm = l1 and buf[t, L.V_GM] < 0.5
+        # shared by every company of the step
+        gen_factor = (1.0 - drop) ** buf[t, L.V_GEN]  # a vintage's generation discount is gen_factor x FS_REL0
+        surprise = math.log(buf[t, L.V_DEMAND]) - dle[t]
         for c in range(n_comp):
             if st[c, S_DM] >= 0.0:
                 if do_full:
@@ -254,27 +271,20 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             W = ring.shape[1]
             hours = HOURS_PER_MONTH * mps
             gpu_price = buf[t, L.V_GPU]
-            gen = buf[t, L.V_GEN]
             btc_price = buf[t, L.V_BTC]
             r = buf[t, L.V_RATE]
             h = buf[t, L.V_SPREAD]
             demand = buf[t, L.V_DEMAND]
-            drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
-            gen_factor = (1.0 - drop) ** gen  # a vintage's generation discount is gen_factor x FS_REL0
             s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
 
             # ---- utilisation: logit-OU around logit(mean) + beta * demand surprise
-            kap = cpar[c, CL.C_U_KAPPA]
-            sig = cpar[c, CL.C_U_SIGMA]
-            if sig > 0.0:
-                decay = math.exp(-kap * dt)
-                sd = sig * math.sqrt((1.0 - decay * decay) / (2.0 * kap))
+            # (decay, sd, sqrt(1 - w^2), logit(mean)) from ucon, computed before the step loop
+            if cpar[c, CL.C_U_SIGMA] > 0.0:
                 w = cpar[c, CL.C_U_COMMON]
-                z = w * buf[t, L.V_UTIL_FACTOR] + math.sqrt(1.0 - w * w) * \
+                z = w * buf[t, L.V_UTIL_FACTOR] + ucon[c, 2] * \
                     _cdraw(shocks, p_local, t, s0 + CL.K_UTIL, cbase[c, CL.K_UTIL], NORMAL)
-                st[c, S_UDEV] = st[c, S_UDEV] * decay + sd * z
-            surprise = math.log(demand) - dle[t]
-            u = sigmoid(logit(cpar[c, CL.C_U_MEAN]) + cpar[c, CL.C_U_BETA] * surprise + st[c, S_UDEV])
+                st[c, S_UDEV] = st[c, S_UDEV] * ucon[c, 0] + ucon[c, 1] * z
+            u = sigmoid(ucon[c, 3] + cpar[c, CL.C_U_BETA] * surprise + st[c, S_UDEV])
             st[c, S_UTIL] = u
 
             # ---- 1. revenue
