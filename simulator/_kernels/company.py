@@ -171,334 +171,6 @@ def _net_leverage(debt, cash, ttm_ebitda):
 
 
 @jit
-def step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr,
-                 fpar, fptr, cbase, shocks, ext_step, st, ring, ts, fs, kcancel, flows):
-    """Advance company ``c`` (alive at the start of step ``t``) by one step.
-
-    Fills ``flows[:]`` with the step's lines (indexed like the full outputs
-    ``O_*``) and updates the state; sets ``st[c, S_DM]``/``S_CAUSE`` on default.
-    Counterparty defaults are read from ``st[:, S_DM]`` (state at the end of the
-    previous step: a default month ``< t``).
-    """
-    cp = cpar[c]
-    W = ring.shape[1]
-    hours = HOURS_PER_MONTH * mps
-    gpu_price = buf[t, L.V_GPU]
-    gen = buf[t, L.V_GEN]
-    btc_price = buf[t, L.V_BTC]
-    r = buf[t, L.V_RATE]
-    h = buf[t, L.V_SPREAD]
-    demand = buf[t, L.V_DEMAND]
-    drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
-    gen_factor = (1.0 - drop) ** gen  # a vintage's generation discount is gen_factor x FS_REL0
-    s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
-
-    # ---- utilisation: logit-OU around logit(mean) + beta * demand surprise
-    kap = cp[CL.C_U_KAPPA]
-    sig = cp[CL.C_U_SIGMA]
-    if sig > 0.0:
-        decay = math.exp(-kap * dt)
-        sd = sig * math.sqrt((1.0 - decay * decay) / (2.0 * kap))
-        w = cp[CL.C_U_COMMON]
-        z = w * buf[t, L.V_UTIL_FACTOR] + math.sqrt(1.0 - w * w) * \
-            _cdraw(shocks, p_local, t, s0 + CL.K_UTIL, cbase[c, CL.K_UTIL], NORMAL)
-        st[c, S_UDEV] = st[c, S_UDEV] * decay + sd * z
-    surprise = math.log(demand) - dle[t]
-    u = sigmoid(logit(cp[CL.C_U_MEAN]) + cp[CL.C_U_BETA] * surprise + st[c, S_UDEV])
-    st[c, S_UTIL] = u
-
-    # ---- 1. revenue
-    contract_rev = 0.0
-    noncash = 0.0
-    rpo = 0.0
-    for j in range(kptr[c], kptr[c + 1]):
-        if kcancel[j]:
-            continue
-        cpty = int(kpar[j, CL.K_CPTY])
-        if cpty >= 0:
-            dmc = st[cpty, S_DM]
-            if dmc >= 0.0 and dmc < t:
-                kcancel[j] = True
-                continue
-        elif ext_step[j] < t:
-            kcancel[j] = True
-            continue
-        start = kpar[j, CL.K_START]
-        end = kpar[j, CL.K_END]
-        amt = kpar[j, CL.K_AMOUNT]
-        if start <= t and t <= end:
-            contract_rev += amt
-            noncash += amt * kpar[j, CL.K_PREPAID]
-        rpo += amt * max(0.0, end - max(float(t), start - 1.0))
-
-    nx = int(st[c, S_NEXT_FLEET])
-    ne = nx
-    while ne < fptr[c + 1] and fpar[ne, CL.F_MONTH] == t:
-        ne += 1
-    spot_rev = 0.0
-    fleet_mw = 0.0
-    for j in range(fptr[c], nx):
-        if fs[j, FS_STATUS] != 1.0:
-            continue
-        age = t - fpar[j, CL.F_MONTH]
-        if age >= fpar[j, CL.F_ECON_LIFE]:
-            continue
-        g = fpar[j, CL.F_GPUS]
-        if g > 0.0:
-            rel = fpar[j, CL.F_PRICE_FACTOR] * gen_factor * fs[j, FS_REL0]
-            spot_rev += g * (1.0 - fpar[j, CL.F_CONTRACTED]) * u * gpu_price * rel * hours
-            fleet_mw += g * fpar[j, CL.F_KW] / 1000.0
-
-    # mining, curtailed in a step whose hashprice does not cover the mining fleet's power
-    power_px = cp[CL.C_PUE] * cp[CL.C_POWER_FACTOR] * buf[t, L.V_POWER] * hours  # USD per MW of IT load in the step
-    mining_rev = 0.0
-    mining_mw = 0.0
-    if cp[CL.C_HASHRATE] > 0.0:
-        mined = cp[CL.C_HASHRATE] / net_hr[t] * subsidy[t] * cp[CL.C_FEE_MULT] * BLOCKS_PER_YEAR * dt
-        if mined * btc_price > cp[CL.C_MINING_MW] * power_px:
-            mining_rev = mined * btc_price
-            mining_mw = cp[CL.C_MINING_MW]
-            kept = mined * cp[CL.C_HODL]
-            st[c, S_BTC] += kept
-            noncash += kept * btc_price
-
-    core_rev = 0.0
-    if cp[CL.C_CORE_REV0] > 0.0:
-        cs = cp[CL.C_CORE_SIGMA]
-        zc = 0.0
-        if cs > 0.0:
-            zc = _cdraw(shocks, p_local, t, s0 + CL.K_CORE, cbase[c, CL.K_CORE], NORMAL)
-        st[c, S_LNCORE] += (cp[CL.C_CORE_MU] - 0.5 * cs * cs) * dt + cs * math.sqrt(dt) * zc
-        core_rev = cp[CL.C_CORE_REV0] * dt * math.exp(st[c, S_LNCORE])
-    ai_rev = cp[CL.C_AI_REV0] * dt * demand
-    cost_of_rev = 0.0
-    if int(cp[CL.C_ARCH]) == CL.A_AI_APP:
-        cost_of_rev = ai_rev * (1.0 - buf[t, L.V_GM])
-    revenue = contract_rev + spot_rev + mining_rev + core_rev + ai_rev
-
-    # ---- 2. operating cost and EBITDA
-    power = (cp[CL.C_SITE_MW] + mining_mw + fleet_mw) * power_px
-    opex = power + cp[CL.C_OPEX_FIXED] + cp[CL.C_OPEX_VAR] * revenue + cost_of_rev
-    ebitda = revenue - opex
-
-    # ---- 3. interest on balances at the start of the step
-    j0 = tptr[c]
-    j1 = tptr[c + 1]
-    interest = st[c, S_REV] * max(r + cp[CL.C_REV_MARGIN], 0.0) * dt  # floating: r + margin, floored at 0
-    for j in range(j0, j1):
-        rate = ts[j, TS_RATE] + (r if ts[j, TS_FLOATING] > 0.5 else 0.0)
-        interest += ts[j, TS_BAL] * max(rate, 0.0) * dt
-
-    # ---- 5. capex plan with the discipline rule (before depreciation: bought this step, depreciated from the next)
-    committed = cp[CL.C_MAINT_CAPEX] + cp[CL.C_MAINT_SHARE] * revenue
-    uncommitted = 0.0
-    for j in range(nx, ne):
-        if fs[j, FS_STATUS] == 0.0:
-            if fpar[j, CL.F_COMMITTED] > 0.5:
-                committed += fpar[j, CL.F_CAPEX]
-            else:
-                uncommitted += fpar[j, CL.F_CAPEX]
-    amort = 0.0
-    for j in range(j0, j1):
-        if ts[j, TS_LINEAR] > 0.5 and t < ts[j, TS_MAT]:
-            amort += ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
-
-    # ---- 6. depreciation and impairment of vintages on the books before this step
-    # (tax depreciation: the same straight line on a tax basis that impairment does not touch)
-    dep = 0.0
-    imp = 0.0
-    tax_dep = 0.0
-    for j in range(fptr[c], nx):
-        if fs[j, FS_STATUS] != 1.0:
-            continue
-        age = t - fpar[j, CL.F_MONTH]
-        remaining = fpar[j, CL.F_LIFE] - age
-        tb = fs[j, FS_TAXBOOK]
-        if tb > 0.0:
-            td = tb if remaining <= 1.0 else tb / remaining
-            fs[j, FS_TAXBOOK] = tb - td
-            tax_dep += td
-        book = fs[j, FS_BOOK]
-        if book <= 0.0:
-            continue
-        d = book if remaining <= 1.0 else book / remaining
-        book -= d
-        dep += d
-        g = fpar[j, CL.F_GPUS]
-        if g > 0.0:
-            cshare = fpar[j, CL.F_CONTRACTED]
-            econ_left = max(fpar[j, CL.F_ECON_LIFE] - age - 1.0, 0.0)
-            rel = fpar[j, CL.F_PRICE_FACTOR] * gen_factor * fs[j, FS_REL0]
-            value = g * (1.0 - cshare) * u * gpu_price * rel * hours * econ_left
-            spot_book = book * (1.0 - cshare)
-            if value < spot_book:
-                imp += spot_book - value
-                book -= spot_book - value
-        fs[j, FS_BOOK] = book
-
-    # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
-    taxable = ebitda - tax_dep - interest
-    tax = 0.0
-    if taxable > 0.0:
-        used = min(st[c, S_NOL], taxable)
-        st[c, S_NOL] -= used
-        tax = (taxable - used) * cp[CL.C_TAX_RATE]
-    else:
-        st[c, S_NOL] -= taxable
-
-    # discipline rule: cancel this step's uncommitted capex if runway would fall short
-    if uncommitted > 0.0 and cp[CL.C_RUNWAY] > 0.0:
-        fixed = cp[CL.C_OPEX_FIXED] + power + interest + amort
-        liq = st[c, S_CASH] + ebitda - noncash - interest - tax - committed - amort + \
-            (cp[CL.C_REV_LIMIT] - st[c, S_REV]) - uncommitted
-        if fixed > 0.0 and liq < cp[CL.C_RUNWAY] * fixed:
-            uncommitted = 0.0
-            for j in range(nx, ne):
-                if fpar[j, CL.F_COMMITTED] < 0.5:
-                    fs[j, FS_STATUS] = -1.0
-    capex = committed + uncommitted
-    for j in range(nx, ne):
-        if fs[j, FS_STATUS] == 0.0:
-            fs[j, FS_STATUS] = 1.0
-            fs[j, FS_BOOK] = fpar[j, CL.F_CAPEX]
-            fs[j, FS_TAXBOOK] = fpar[j, CL.F_CAPEX]
-            fs[j, FS_REL0] = 1.0 / gen_factor
-
-    st[c, S_NEXT_FLEET] = ne
-    fcf = ebitda - noncash - interest - tax - capex
-
-    # trailing window
-    k = t % W
-    vals = (revenue, ebitda, interest, fcf)
-    if t == 0 and cp[CL.C_HAS_TTM] < 0.5:
-        for kk in range(W):
-            for v in range(4):
-                ring[c, kk, v] = vals[v]
-        st[c, S_TTM_REV] = W * revenue
-        st[c, S_TTM_EBITDA] = W * ebitda
-        st[c, S_TTM_INT] = W * interest
-        st[c, S_TTM_FCF] = W * fcf
-    else:
-        st[c, S_TTM_REV] += revenue - ring[c, k, R_REV]
-        st[c, S_TTM_EBITDA] += ebitda - ring[c, k, R_EBITDA]
-        st[c, S_TTM_INT] += interest - ring[c, k, R_INT]
-        st[c, S_TTM_FCF] += fcf - ring[c, k, R_FCF]
-        for v in range(4):
-            ring[c, k, v] = vals[v]
-
-    # ---- 7. financing: delayed draws, amortisation, maturities
-    cash = st[c, S_CASH] + fcf
-    net_fin = 0.0
-    to_fund = capex
-    for j in range(j0, j1):
-        if ts[j, TS_UNDRAWN] > 0.0 and t < ts[j, TS_MAT] and to_fund > 0.0:
-            d = min(ts[j, TS_UNDRAWN], tpar[j, CL.T_DRAW_SHARE] * to_fund)
-            ts[j, TS_UNDRAWN] -= d
-            ts[j, TS_BAL] += d
-            to_fund -= d
-            net_fin += d
-    for j in range(j0, j1):
-        if ts[j, TS_LINEAR] > 0.5 and t < ts[j, TS_MAT]:
-            a = ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
-            ts[j, TS_BAL] -= a
-            net_fin -= a
-    cash += net_fin
-    debt_now = _debt(ts, j0, j1, st[c, S_REV])
-    lev = _net_leverage(debt_now, cash, st[c, S_TTM_EBITDA])
-    company_spread = cp[CL.C_SPREAD_MULT] * h
-    market_open = company_spread <= cp[CL.C_REFI_MAX_SPREAD] and lev < cp[CL.C_REFI_MAX_LEV]
-    matured = 0.0
-    for j in range(j0, j1):
-        if ts[j, TS_MAT] == t and ts[j, TS_BAL] > 0.0:
-            if market_open and tpar[j, CL.T_REFI] > 0.5:
-                ts[j, TS_FLOATING] = 0.0
-                ts[j, TS_RATE] = max(r, 0.0) + company_spread
-                ts[j, TS_MAT] = t + cp[CL.C_REFI_TERM]
-                ts[j, TS_LINEAR] = 0.0
-            else:
-                matured += ts[j, TS_BAL]
-                cash -= ts[j, TS_BAL]
-                net_fin -= ts[j, TS_BAL]
-                ts[j, TS_BAL] = 0.0
-                ts[j, TS_UNDRAWN] = 0.0
-
-    # ---- 8. cover a shortfall: revolver, bitcoin sales with haircut, ATM equity
-    if cash < 0.0:
-        d = min(cp[CL.C_REV_LIMIT] - st[c, S_REV], -cash)
-        st[c, S_REV] += d
-        cash += d
-        net_fin += d
-    if cash < 0.0 and st[c, S_BTC] > 0.0:
-        net_px = btc_price * (1.0 - cp[CL.C_HAIRCUT])
-        if net_px > 0.0:
-            q = min(st[c, S_BTC], -cash / net_px)
-            st[c, S_BTC] -= q
-            cash += q * net_px
-            net_fin += q * net_px
-    if cp[CL.C_ATM_CAP] > 0.0 and cash < cp[CL.C_ATM_TARGET]:
-        if btc_price >= cp[CL.C_ATM_MIN_BTC] and h <= cp[CL.C_ATM_MAX_SPREAD] and \
-                buf[t, L.V_GROWTH] >= cp[CL.C_ATM_MIN_GROWTH]:
-            raise_ = min(cp[CL.C_ATM_CAP], cp[CL.C_ATM_TARGET] - cash)
-            cash += raise_
-            net_fin += raise_
-    if cash > cp[CL.C_MIN_CASH] and st[c, S_REV] > 0.0:
-        rp = min(st[c, S_REV], cash - cp[CL.C_MIN_CASH])
-        st[c, S_REV] -= rp
-        cash -= rp
-        net_fin -= rp
-    st[c, S_CASH] = cash
-
-    # ---- default tests (section 5)
-    undrawn_rev = cp[CL.C_REV_LIMIT] - st[c, S_REV]
-    cause = CL.CAUSE_NONE
-    if cash < -CASH_EPS:
-        cause = CL.CAUSE_REFINANCING if cash + matured >= 0.0 and matured > 0.0 else CL.CAUSE_LIQUIDITY
-    debt_end = _debt(ts, j0, j1, st[c, S_REV])
-    lev_end = _net_leverage(debt_end, cash, st[c, S_TTM_EBITDA])
-    for j in range(j0, j1):
-        if ts[j, TS_BAL] <= 0.0:
-            ts[j, TS_BREACH] = 0.0
-            continue
-        icr_min = tpar[j, CL.T_COV_ICR]
-        lev_max = tpar[j, CL.T_COV_LEV]
-        liq_min = tpar[j, CL.T_COV_LIQ]
-        if icr_min < 0.0 and lev_max < 0.0 and liq_min < 0.0:
-            continue
-        breach = False
-        if icr_min >= 0.0 and st[c, S_TTM_INT] > 0.0 and st[c, S_TTM_EBITDA] < icr_min * st[c, S_TTM_INT]:
-            breach = True
-        if lev_max >= 0.0 and lev_end > lev_max:
-            breach = True
-        if liq_min >= 0.0 and cash + undrawn_rev < liq_min:
-            breach = True
-        ts[j, TS_BREACH] = ts[j, TS_BREACH] + 1.0 if breach else 0.0
-        if cause == CL.CAUSE_NONE and ts[j, TS_BREACH] >= tpar[j, CL.T_CURE]:
-            cause = CL.CAUSE_COVENANT
-    if cause != CL.CAUSE_NONE:
-        st[c, S_DM] = t
-        st[c, S_CAUSE] = cause
-
-    # ---- RPO after this step's service; alarms and recovery read the end-of-step position
-    st[c, S_MINLIQ] = min(st[c, S_MINLIQ], cash + undrawn_rev)
-    flows[CL.O_REVENUE] = revenue
-    flows[CL.O_EBITDA] = ebitda
-    flows[CL.O_INTEREST] = interest
-    flows[CL.O_TAX] = tax
-    flows[CL.O_CAPEX] = capex
-    flows[CL.O_FCF] = fcf
-    flows[CL.O_NET_FINANCING] = net_fin
-    flows[CL.O_CASH] = cash
-    flows[CL.O_DEBT] = debt_end
-    flows[CL.O_RPO] = rpo
-    flows[CL.O_UTIL] = u
-    flows[CL.O_ALIVE] = 1.0
-    flows[CL.O_DEPRECIATION] = dep
-    flows[CL.O_IMPAIRMENT] = imp
-    flows[CL.O_BTC] = st[c, S_BTC]
-    flows[CL.O_NET_LEVERAGE] = lev_end
-
-
-@jit
 def recovery_update(c, t, cpar, st):
     """FCF recovery rule (MODEL.md 6) after step ``t`` of a company still alive."""
     if st[c, S_REC_MONTH] >= 0.0:
@@ -558,6 +230,20 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
     lag = (6 + mps - 1) // mps
     l1_factor = 0.7 ** (lag * mps / 6.0)
     c0 = mparams[L.D_INFERENCE, L.INF_C0]
+    drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
+    # per-path constants of each company's utilisation process (the same expressions as in the step,
+    # evaluated once instead of every company-step: same bits, fewer exp/log calls)
+    ucon = np.zeros((n_comp, 4))
+    for c in range(n_comp):
+        ucon[c, 3] = logit(cpar[c, CL.C_U_MEAN])
+        kap = cpar[c, CL.C_U_KAPPA]
+        sig = cpar[c, CL.C_U_SIGMA]
+        if sig > 0.0:
+            decay = math.exp(-kap * dt)
+            ucon[c, 0] = decay
+            ucon[c, 1] = sig * math.sqrt((1.0 - decay * decay) / (2.0 * kap))
+            w = cpar[c, CL.C_U_COMMON]
+            ucon[c, 2] = math.sqrt(1.0 - w * w)
 
     for t in range(n_steps):
         # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
@@ -566,6 +252,9 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             prev = buf[t - lag, L.V_INFERENCE] if t - lag >= 0 else c0
             l1 = buf[t, L.V_INFERENCE] > l1_factor * prev
         demand_alarm = l1 and buf[t, L.V_GM] < 0.5
+        # shared by every company of the step
+        gen_factor = (1.0 - drop) ** buf[t, L.V_GEN]  # a vintage's generation discount is gen_factor x FS_REL0
+        surprise = math.log(buf[t, L.V_DEMAND]) - dle[t]
         for c in range(n_comp):
             if st[c, S_DM] >= 0.0:
                 if do_full:
@@ -574,8 +263,319 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
                     full[CL.O_CASH, c, t] = full[CL.O_CASH, c, t - 1]
                     full[CL.O_DEBT, c, t] = full[CL.O_DEBT, c, t - 1]
                 continue
-            step_company(c, t, p_local, dt, mps, buf, mparams, dle, net_hr, subsidy, cpar, kpar, kptr,
-                         tpar, tptr, fpar, fptr, cbase, shocks, ext_step, st, ring, ts, fs, kcancel, flows)
+            # ---- the company step (inlined: a call would incref/decref every array argument,
+            # one atomic NRT call each, 42 per company-step, which numba does not prune here).
+            # Advances company c, alive at the start of step t: fills flows[:] (indexed like
+            # the full outputs O_*), updates the state, sets st[c, S_DM]/S_CAUSE on default.
+            # Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t).
+            W = ring.shape[1]
+            hours = HOURS_PER_MONTH * mps
+            gpu_price = buf[t, L.V_GPU]
+            btc_price = buf[t, L.V_BTC]
+            r = buf[t, L.V_RATE]
+            h = buf[t, L.V_SPREAD]
+            demand = buf[t, L.V_DEMAND]
+            s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
+
+            # ---- utilisation: logit-OU around logit(mean) + beta * demand surprise
+            # (decay, sd, sqrt(1 - w^2), logit(mean)) from ucon, computed before the step loop
+            if cpar[c, CL.C_U_SIGMA] > 0.0:
+                w = cpar[c, CL.C_U_COMMON]
+                z = w * buf[t, L.V_UTIL_FACTOR] + ucon[c, 2] * \
+                    _cdraw(shocks, p_local, t, s0 + CL.K_UTIL, cbase[c, CL.K_UTIL], NORMAL)
+                st[c, S_UDEV] = st[c, S_UDEV] * ucon[c, 0] + ucon[c, 1] * z
+            u = sigmoid(ucon[c, 3] + cpar[c, CL.C_U_BETA] * surprise + st[c, S_UDEV])
+            st[c, S_UTIL] = u
+
+            # ---- 1. revenue
+            contract_rev = 0.0
+            noncash = 0.0
+            rpo = 0.0
+            for j in range(kptr[c], kptr[c + 1]):
+                if kcancel[j]:
+                    continue
+                cpty = int(kpar[j, CL.K_CPTY])
+                if cpty >= 0:
+                    dmc = st[cpty, S_DM]
+                    if dmc >= 0.0 and dmc < t:
+                        kcancel[j] = True
+                        continue
+                elif ext_step[j] < t:
+                    kcancel[j] = True
+                    continue
+                start = kpar[j, CL.K_START]
+                end = kpar[j, CL.K_END]
+                amt = kpar[j, CL.K_AMOUNT]
+                if start <= t and t <= end:
+                    contract_rev += amt
+                    noncash += amt * kpar[j, CL.K_PREPAID]
+                rpo += amt * max(0.0, end - max(float(t), start - 1.0))
+
+            nx = int(st[c, S_NEXT_FLEET])
+            ne = nx
+            while ne < fptr[c + 1] and fpar[ne, CL.F_MONTH] == t:
+                ne += 1
+            spot_rev = 0.0
+            fleet_mw = 0.0
+            for j in range(fptr[c], nx):
+                if fs[j, FS_STATUS] != 1.0:
+                    continue
+                age = t - fpar[j, CL.F_MONTH]
+                if age >= fpar[j, CL.F_ECON_LIFE]:
+                    continue
+                g = fpar[j, CL.F_GPUS]
+                if g > 0.0:
+                    rel = fpar[j, CL.F_PRICE_FACTOR] * gen_factor * fs[j, FS_REL0]
+                    spot_rev += g * (1.0 - fpar[j, CL.F_CONTRACTED]) * u * gpu_price * rel * hours
+                    fleet_mw += g * fpar[j, CL.F_KW] / 1000.0
+
+            # mining, curtailed in a step whose hashprice does not cover the mining fleet's power
+            power_px = cpar[c, CL.C_PUE] * cpar[c, CL.C_POWER_FACTOR] * buf[t, L.V_POWER] * hours  # USD per MW of IT load in the step
+            mining_rev = 0.0
+            mining_mw = 0.0
+            if cpar[c, CL.C_HASHRATE] > 0.0:
+                mined = cpar[c, CL.C_HASHRATE] / net_hr[t] * subsidy[t] * cpar[c, CL.C_FEE_MULT] * BLOCKS_PER_YEAR * dt
+                if mined * btc_price > cpar[c, CL.C_MINING_MW] * power_px:
+                    mining_rev = mined * btc_price
+                    mining_mw = cpar[c, CL.C_MINING_MW]
+                    kept = mined * cpar[c, CL.C_HODL]
+                    st[c, S_BTC] += kept
+                    noncash += kept * btc_price
+
+            core_rev = 0.0
+            if cpar[c, CL.C_CORE_REV0] > 0.0:
+                cs = cpar[c, CL.C_CORE_SIGMA]
+                zc = 0.0
+                if cs > 0.0:
+                    zc = _cdraw(shocks, p_local, t, s0 + CL.K_CORE, cbase[c, CL.K_CORE], NORMAL)
+                st[c, S_LNCORE] += (cpar[c, CL.C_CORE_MU] - 0.5 * cs * cs) * dt + cs * math.sqrt(dt) * zc
+                core_rev = cpar[c, CL.C_CORE_REV0] * dt * math.exp(st[c, S_LNCORE])
+            ai_rev = cpar[c, CL.C_AI_REV0] * dt * demand
+            cost_of_rev = 0.0
+            if int(cpar[c, CL.C_ARCH]) == CL.A_AI_APP:
+                cost_of_rev = ai_rev * (1.0 - buf[t, L.V_GM])
+            revenue = contract_rev + spot_rev + mining_rev + core_rev + ai_rev
+
+            # ---- 2. operating cost and EBITDA
+            power = (cpar[c, CL.C_SITE_MW] + mining_mw + fleet_mw) * power_px
+            opex = power + cpar[c, CL.C_OPEX_FIXED] + cpar[c, CL.C_OPEX_VAR] * revenue + cost_of_rev
+            ebitda = revenue - opex
+
+            # ---- 3. interest on balances at the start of the step
+            j0 = tptr[c]
+            j1 = tptr[c + 1]
+            interest = st[c, S_REV] * max(r + cpar[c, CL.C_REV_MARGIN], 0.0) * dt  # floating: r + margin, floored at 0
+            for j in range(j0, j1):
+                rate = ts[j, TS_RATE] + (r if ts[j, TS_FLOATING] > 0.5 else 0.0)
+                interest += ts[j, TS_BAL] * max(rate, 0.0) * dt
+
+            # ---- 5. capex plan with the discipline rule (before depreciation: bought this step, depreciated from the next)
+            committed = cpar[c, CL.C_MAINT_CAPEX] + cpar[c, CL.C_MAINT_SHARE] * revenue
+            uncommitted = 0.0
+            for j in range(nx, ne):
+                if fs[j, FS_STATUS] == 0.0:
+                    if fpar[j, CL.F_COMMITTED] > 0.5:
+                        committed += fpar[j, CL.F_CAPEX]
+                    else:
+                        uncommitted += fpar[j, CL.F_CAPEX]
+            amort = 0.0
+            for j in range(j0, j1):
+                if ts[j, TS_LINEAR] > 0.5 and t < ts[j, TS_MAT]:
+                    amort += ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
+
+            # ---- 6. depreciation and impairment of vintages on the books before this step
+            # (tax depreciation: the same straight line on a tax basis that impairment does not touch)
+            dep = 0.0
+            imp = 0.0
+            tax_dep = 0.0
+            for j in range(fptr[c], nx):
+                if fs[j, FS_STATUS] != 1.0:
+                    continue
+                age = t - fpar[j, CL.F_MONTH]
+                remaining = fpar[j, CL.F_LIFE] - age
+                tb = fs[j, FS_TAXBOOK]
+                if tb > 0.0:
+                    td = tb if remaining <= 1.0 else tb / remaining
+                    fs[j, FS_TAXBOOK] = tb - td
+                    tax_dep += td
+                book = fs[j, FS_BOOK]
+                if book <= 0.0:
+                    continue
+                d = book if remaining <= 1.0 else book / remaining
+                book -= d
+                dep += d
+                g = fpar[j, CL.F_GPUS]
+                if g > 0.0:
+                    cshare = fpar[j, CL.F_CONTRACTED]
+                    econ_left = max(fpar[j, CL.F_ECON_LIFE] - age - 1.0, 0.0)
+                    rel = fpar[j, CL.F_PRICE_FACTOR] * gen_factor * fs[j, FS_REL0]
+                    value = g * (1.0 - cshare) * u * gpu_price * rel * hours * econ_left
+                    spot_book = book * (1.0 - cshare)
+                    if value < spot_book:
+                        imp += spot_book - value
+                        book -= spot_book - value
+                fs[j, FS_BOOK] = book
+
+            # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
+            taxable = ebitda - tax_dep - interest
+            tax = 0.0
+            if taxable > 0.0:
+                used = min(st[c, S_NOL], taxable)
+                st[c, S_NOL] -= used
+                tax = (taxable - used) * cpar[c, CL.C_TAX_RATE]
+            else:
+                st[c, S_NOL] -= taxable
+
+            # discipline rule: cancel this step's uncommitted capex if runway would fall short
+            if uncommitted > 0.0 and cpar[c, CL.C_RUNWAY] > 0.0:
+                fixed = cpar[c, CL.C_OPEX_FIXED] + power + interest + amort
+                liq = st[c, S_CASH] + ebitda - noncash - interest - tax - committed - amort + \
+                    (cpar[c, CL.C_REV_LIMIT] - st[c, S_REV]) - uncommitted
+                if fixed > 0.0 and liq < cpar[c, CL.C_RUNWAY] * fixed:
+                    uncommitted = 0.0
+                    for j in range(nx, ne):
+                        if fpar[j, CL.F_COMMITTED] < 0.5:
+                            fs[j, FS_STATUS] = -1.0
+            capex = committed + uncommitted
+            for j in range(nx, ne):
+                if fs[j, FS_STATUS] == 0.0:
+                    fs[j, FS_STATUS] = 1.0
+                    fs[j, FS_BOOK] = fpar[j, CL.F_CAPEX]
+                    fs[j, FS_TAXBOOK] = fpar[j, CL.F_CAPEX]
+                    fs[j, FS_REL0] = 1.0 / gen_factor
+
+            st[c, S_NEXT_FLEET] = ne
+            fcf = ebitda - noncash - interest - tax - capex
+
+            # trailing window
+            k = t % W
+            vals = (revenue, ebitda, interest, fcf)
+            if t == 0 and cpar[c, CL.C_HAS_TTM] < 0.5:
+                for kk in range(W):
+                    for v in range(4):
+                        ring[c, kk, v] = vals[v]
+                st[c, S_TTM_REV] = W * revenue
+                st[c, S_TTM_EBITDA] = W * ebitda
+                st[c, S_TTM_INT] = W * interest
+                st[c, S_TTM_FCF] = W * fcf
+            else:
+                st[c, S_TTM_REV] += revenue - ring[c, k, R_REV]
+                st[c, S_TTM_EBITDA] += ebitda - ring[c, k, R_EBITDA]
+                st[c, S_TTM_INT] += interest - ring[c, k, R_INT]
+                st[c, S_TTM_FCF] += fcf - ring[c, k, R_FCF]
+                for v in range(4):
+                    ring[c, k, v] = vals[v]
+
+            # ---- 7. financing: delayed draws, amortisation, maturities
+            cash = st[c, S_CASH] + fcf
+            net_fin = 0.0
+            to_fund = capex
+            for j in range(j0, j1):
+                if ts[j, TS_UNDRAWN] > 0.0 and t < ts[j, TS_MAT] and to_fund > 0.0:
+                    d = min(ts[j, TS_UNDRAWN], tpar[j, CL.T_DRAW_SHARE] * to_fund)
+                    ts[j, TS_UNDRAWN] -= d
+                    ts[j, TS_BAL] += d
+                    to_fund -= d
+                    net_fin += d
+            for j in range(j0, j1):
+                if ts[j, TS_LINEAR] > 0.5 and t < ts[j, TS_MAT]:
+                    a = ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
+                    ts[j, TS_BAL] -= a
+                    net_fin -= a
+            cash += net_fin
+            debt_now = _debt(ts, j0, j1, st[c, S_REV])
+            lev = _net_leverage(debt_now, cash, st[c, S_TTM_EBITDA])
+            company_spread = cpar[c, CL.C_SPREAD_MULT] * h
+            market_open = company_spread <= cpar[c, CL.C_REFI_MAX_SPREAD] and lev < cpar[c, CL.C_REFI_MAX_LEV]
+            matured = 0.0
+            for j in range(j0, j1):
+                if ts[j, TS_MAT] == t and ts[j, TS_BAL] > 0.0:
+                    if market_open and tpar[j, CL.T_REFI] > 0.5:
+                        ts[j, TS_FLOATING] = 0.0
+                        ts[j, TS_RATE] = max(r, 0.0) + company_spread
+                        ts[j, TS_MAT] = t + cpar[c, CL.C_REFI_TERM]
+                        ts[j, TS_LINEAR] = 0.0
+                    else:
+                        matured += ts[j, TS_BAL]
+                        cash -= ts[j, TS_BAL]
+                        net_fin -= ts[j, TS_BAL]
+                        ts[j, TS_BAL] = 0.0
+                        ts[j, TS_UNDRAWN] = 0.0
+
+            # ---- 8. cover a shortfall: revolver, bitcoin sales with haircut, ATM equity
+            if cash < 0.0:
+                d = min(cpar[c, CL.C_REV_LIMIT] - st[c, S_REV], -cash)
+                st[c, S_REV] += d
+                cash += d
+                net_fin += d
+            if cash < 0.0 and st[c, S_BTC] > 0.0:
+                net_px = btc_price * (1.0 - cpar[c, CL.C_HAIRCUT])
+                if net_px > 0.0:
+                    q = min(st[c, S_BTC], -cash / net_px)
+                    st[c, S_BTC] -= q
+                    cash += q * net_px
+                    net_fin += q * net_px
+            if cpar[c, CL.C_ATM_CAP] > 0.0 and cash < cpar[c, CL.C_ATM_TARGET]:
+                if btc_price >= cpar[c, CL.C_ATM_MIN_BTC] and h <= cpar[c, CL.C_ATM_MAX_SPREAD] and \
+                        buf[t, L.V_GROWTH] >= cpar[c, CL.C_ATM_MIN_GROWTH]:
+                    raise_ = min(cpar[c, CL.C_ATM_CAP], cpar[c, CL.C_ATM_TARGET] - cash)
+                    cash += raise_
+                    net_fin += raise_
+            if cash > cpar[c, CL.C_MIN_CASH] and st[c, S_REV] > 0.0:
+                rp = min(st[c, S_REV], cash - cpar[c, CL.C_MIN_CASH])
+                st[c, S_REV] -= rp
+                cash -= rp
+                net_fin -= rp
+            st[c, S_CASH] = cash
+
+            # ---- default tests (section 5)
+            undrawn_rev = cpar[c, CL.C_REV_LIMIT] - st[c, S_REV]
+            cause = CL.CAUSE_NONE
+            if cash < -CASH_EPS:
+                cause = CL.CAUSE_REFINANCING if cash + matured >= 0.0 and matured > 0.0 else CL.CAUSE_LIQUIDITY
+            debt_end = _debt(ts, j0, j1, st[c, S_REV])
+            lev_end = _net_leverage(debt_end, cash, st[c, S_TTM_EBITDA])
+            for j in range(j0, j1):
+                if ts[j, TS_BAL] <= 0.0:
+                    ts[j, TS_BREACH] = 0.0
+                    continue
+                icr_min = tpar[j, CL.T_COV_ICR]
+                lev_max = tpar[j, CL.T_COV_LEV]
+                liq_min = tpar[j, CL.T_COV_LIQ]
+                if icr_min < 0.0 and lev_max < 0.0 and liq_min < 0.0:
+                    continue
+                breach = False
+                if icr_min >= 0.0 and st[c, S_TTM_INT] > 0.0 and st[c, S_TTM_EBITDA] < icr_min * st[c, S_TTM_INT]:
+                    breach = True
+                if lev_max >= 0.0 and lev_end > lev_max:
+                    breach = True
+                if liq_min >= 0.0 and cash + undrawn_rev < liq_min:
+                    breach = True
+                ts[j, TS_BREACH] = ts[j, TS_BREACH] + 1.0 if breach else 0.0
+                if cause == CL.CAUSE_NONE and ts[j, TS_BREACH] >= tpar[j, CL.T_CURE]:
+                    cause = CL.CAUSE_COVENANT
+            if cause != CL.CAUSE_NONE:
+                st[c, S_DM] = t
+                st[c, S_CAUSE] = cause
+
+            # ---- RPO after this step's service; alarms and recovery read the end-of-step position
+            st[c, S_MINLIQ] = min(st[c, S_MINLIQ], cash + undrawn_rev)
+            flows[CL.O_REVENUE] = revenue
+            flows[CL.O_EBITDA] = ebitda
+            flows[CL.O_INTEREST] = interest
+            flows[CL.O_TAX] = tax
+            flows[CL.O_CAPEX] = capex
+            flows[CL.O_FCF] = fcf
+            flows[CL.O_NET_FINANCING] = net_fin
+            flows[CL.O_CASH] = cash
+            flows[CL.O_DEBT] = debt_end
+            flows[CL.O_RPO] = rpo
+            flows[CL.O_UTIL] = u
+            flows[CL.O_ALIVE] = 1.0
+            flows[CL.O_DEPRECIATION] = dep
+            flows[CL.O_IMPAIRMENT] = imp
+            flows[CL.O_BTC] = st[c, S_BTC]
+            flows[CL.O_NET_LEVERAGE] = lev_end
             if do_full:
                 for v in range(CL.N_OUT):
                     full[v, c, t] = flows[v]
