@@ -63,12 +63,6 @@ def poisson_count(lam, p0, u):
 
 
 @jit_inline
-def poisson_inverse(lam, u):
-    """Poisson(lam) count by inversion of the uniform ``u`` (small ``lam``)."""
-    return poisson_count(lam, math.exp(-lam), u)
-
-
-@jit_inline
 def std_normal_cdf(z):
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
 

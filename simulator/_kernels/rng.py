@@ -268,13 +268,3 @@ def draw_streams(k0, k1, path0, n_steps, streams, kinds, out):
         Filled in place.
     """
     run_blocks(draw_streams_block, out.shape[0], (k0, k1, path0, n_steps, streams, kinds, out))
-
-
-@jit
-def raw_words(k0, k1, path, stream, n):
-    """First ``n`` raw 64-bit words (attempt 0) of one stream: for tests."""
-    out = np.empty(n, dtype=np.uint64)
-    b = stream_base(k0, k1, np.uint64(path), np.uint64(stream))
-    for t in range(n):
-        out[t] = word(b, t, 0)
-    return out

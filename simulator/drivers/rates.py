@@ -38,8 +38,3 @@ def cir_moments(spec, t: float) -> tuple[float, float]:
     mean = spec.theta + (spec.r0 - spec.theta) * e
     var = spec.r0 * spec.sigma**2 * e * (1 - e) / spec.kappa + spec.theta * spec.sigma**2 * (1 - e) ** 2 / (2 * spec.kappa)
     return mean, var
-
-
-def feller_ok(spec) -> bool:
-    """Feller condition ``2 kappa theta >= sigma^2`` (CIR never touches zero)."""
-    return 2 * spec.kappa * spec.theta >= spec.sigma**2
