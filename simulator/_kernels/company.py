@@ -35,7 +35,7 @@ import numpy as np
 
 from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
-from simulator._kernels._jit import jit, jit_inline
+from simulator._kernels._jit import jit, jit_inline, jit_ir_inline
 from simulator._kernels.rng import NORMAL, UNIFORM, stream_base, variate
 
 #: Hours in a month (8766 / 12).
@@ -49,14 +49,23 @@ CASH_EPS = 1e-6
 TS_BAL, TS_FLOATING, TS_RATE, TS_MAT, TS_LINEAR, TS_UNDRAWN, TS_BREACH = range(7)
 N_TS = 7
 # fleet state columns
-# status: 0 not yet bought, 1 on the books, -1 cancelled; REL0 = (1 - drop)^-(generation count at purchase)
-FS_STATUS, FS_BOOK, FS_REL0, FS_TAXBOOK = range(4)
-N_FS = 4
+# status: 0 not yet bought, 1 on the books, -1 cancelled. Only GPU vintages use FS_BOOK and FS_CAP:
+# FS_CAP = gpus x (1 - contracted share) x price factor x (1 - drop)^-(generation count at purchase),
+# so that a vintage's spot revenue in a step is FS_CAP x u x gpu_price x (1 - drop)^generation x hours.
+FS_STATUS, FS_BOOK, FS_CAP = range(3)
+N_FS = 3
+# straight-line depreciation schedules (``sched[c, t, :]``, per path): changes of the per-step rate
+# and of the count of vintages charging it, and one-off (last, partial) charges, by step; for the
+# tax basis of every vintage (TX_) and for the book of vintages without GPUs (NG_), which is never
+# impaired and so follows the same straight line
+TX_RATE, TX_COUNT, TX_LAST, NG_RATE, NG_COUNT, NG_LAST = range(6)
+N_SCHED = 6
 # company state columns
 (S_CASH, S_BTC, S_REV, S_NOL, S_UDEV, S_LNCORE, S_DM, S_CAUSE, S_IN_STRESS, S_STRESS_MONTH,
  S_REC_MONTH, S_TROUGH, S_TROUGH_MONTH, S_TTM_REV, S_TTM_EBITDA, S_TTM_INT, S_TTM_FCF, S_UTIL,
- S_MINLIQ, S_FIRST_AV, S_NEXT_FLEET) = range(21)
-N_S = 21
+ S_MINLIQ, S_FIRST_AV, S_NEXT_FLEET, S_TX_RATE, S_TX_COUNT, S_NG_RATE, S_NG_COUNT, S_NEXT_MAT) = range(26)
+N_S = 26
+# S_NEXT_MAT: the first step at which a tranche of the company matures (maturities are only looked at then).
 # S_NEXT_FLEET: index of the first planned vintage not yet bought or cancelled. Fleet rows of a company
 # are the opening fleet, then planned vintages in month order (simulator.company.pack), so the
 # vintages on the books are rows fptr[c] .. S_NEXT_FLEET - 1 and this step's purchases follow it.
@@ -104,11 +113,72 @@ def external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, out):
                     out[j] = math.floor(-math.log(u) / kpar[j, CL.K_HAZARD] / dt)
 
 
+@jit_ir_inline
+def depreciation_schedule(sched, c, col, t1, remaining, basis):
+    """Add the straight-line depreciation of ``basis`` (USD) to company ``c``'s schedule ``col``
+    (``TX_RATE`` or ``NG_RATE``; its ``_COUNT`` and ``_LAST`` columns follow it).
+
+    ``remaining``: steps of life left at ``t1``, the first step charged. The charge is
+    ``basis / remaining`` per step while more than one step of life is left, then the rest in one
+    step (all of it at ``t1`` when ``remaining <= 1``): the charges of ``book / remaining`` on a
+    declining book, step by step, without a per-step division. Charges at or after the horizon are
+    dropped.
+    """
+    if basis <= 0.0:
+        return
+    n = sched.shape[1]
+    if remaining <= 1.0:
+        if t1 < n:
+            sched[c, t1, col + 2] += basis
+        return
+    k = math.ceil(remaining - 1.0)  # steps charged at the full rate
+    rate = basis / remaining
+    if t1 < n:
+        sched[c, t1, col] += rate
+        sched[c, t1, col + 1] += 1.0
+    if t1 + k < n:
+        sched[c, t1 + k, col] -= rate
+        sched[c, t1 + k, col + 1] -= 1.0
+        sched[c, t1 + k, col + 2] += basis * (remaining - k) / remaining
+
+
+@jit_ir_inline
+def scheduled_charge(st, sched, c, t, col, s_rate):
+    """This step's charge of schedule ``col``; the running rate and count live in ``st[c, s_rate]``
+    and ``st[c, s_rate + 1]``. The rate is reset to exactly zero when no vintage charges it."""
+    st[c, s_rate] += sched[c, t, col]
+    st[c, s_rate + 1] += sched[c, t, col + 1]
+    if st[c, s_rate + 1] == 0.0:
+        st[c, s_rate] = 0.0
+    return st[c, s_rate] + sched[c, t, col + 2]
+
+
+@jit_ir_inline
+def buy_vintage(c, j, t1, remaining, basis, rel0, fpar, fs, sched):
+    """Put vintage ``j`` on company ``c``'s books: its depreciation from step ``t1`` with
+    ``remaining`` steps of life left then, on ``basis`` USD; ``rel0`` its generation factor
+    at purchase ((1 - drop)^-(generations)). GPU vintages keep a book (they can be impaired)
+    and their spot capacity ``FS_CAP``; the others only join the schedules."""
+    fs[j, FS_STATUS] = 1.0
+    depreciation_schedule(sched, c, TX_RATE, t1, remaining, basis)
+    g = fpar[j, CL.F_GPUS]
+    if g > 0.0:
+        fs[j, FS_BOOK] = basis
+        fs[j, FS_CAP] = g * (1.0 - fpar[j, CL.F_CONTRACTED]) * fpar[j, CL.F_PRICE_FACTOR] * rel0
+    else:
+        depreciation_schedule(sched, c, NG_RATE, t1, remaining, basis)
+
+
 @jit
-def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs):
-    """Opening balance sheet of every company into the state arrays (``drop``: generation price drop)."""
+def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, gidx, gptr, covidx, covptr):
+    """Opening balance sheet of every company into the state arrays (``drop``: generation price drop).
+
+    Also lists each company's GPU vintages, rows ``gidx[gptr[c]:gptr[c + 1]]`` of ``fpar``, and
+    its tranches with a covenant, rows ``covidx[covptr[c]:covptr[c + 1]]`` of ``tpar``, in row order.
+    """
     n_comp = cpar.shape[0]
     W = ring.shape[1]
+    sched[:, :, :] = 0.0
     for c in range(n_comp):
         st[c, :] = 0.0
         st[c, S_CASH] = cpar[c, CL.C_CASH0]
@@ -140,23 +210,40 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs):
             ts[j, TS_LINEAR] = tpar[j, CL.T_LINEAR]
             ts[j, TS_UNDRAWN] = tpar[j, CL.T_UNDRAWN]
             ts[j, TS_BREACH] = 0.0
+        st[c, S_NEXT_MAT] = next_maturity(ts, tptr[c], tptr[c + 1], -1.0)
         st[c, S_NEXT_FLEET] = fptr[c]
         for j in range(fptr[c], fptr[c + 1]):
-            opening = fpar[j, CL.F_CAPEX] == 0.0
-            if opening:
+            fs[j, :] = 0.0
+            if fpar[j, CL.F_CAPEX] == 0.0:  # opening fleet: depreciated from step 0, aged since its purchase
                 st[c, S_NEXT_FLEET] = j + 1
-            fs[j, FS_STATUS] = 1.0 if opening else 0.0
-            fs[j, FS_BOOK] = fpar[j, CL.F_BOOK0] if opening else 0.0
-            fs[j, FS_TAXBOOK] = fs[j, FS_BOOK]
-            fs[j, FS_REL0] = (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND]
+                buy_vintage(c, j, 0, fpar[j, CL.F_LIFE] + fpar[j, CL.F_MONTH], fpar[j, CL.F_BOOK0],
+                            (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND], fpar, fs, sched)
+    q = 0
+    for c in range(n_comp):
+        gptr[c] = q
+        for j in range(fptr[c], fptr[c + 1]):
+            if fpar[j, CL.F_GPUS] > 0.0:
+                gidx[q] = j
+                q += 1
+    gptr[n_comp] = q
+    q = 0
+    for c in range(n_comp):
+        covptr[c] = q
+        for j in range(tptr[c], tptr[c + 1]):
+            if tpar[j, CL.T_COV_ICR] >= 0.0 or tpar[j, CL.T_COV_LEV] >= 0.0 or tpar[j, CL.T_COV_LIQ] >= 0.0:
+                covidx[q] = j
+                q += 1
+    covptr[n_comp] = q
 
 
 @jit_inline
-def _debt(ts, j0, j1, revolver):
-    d = revolver
+def next_maturity(ts, j0, j1, t):
+    """First maturity step after step ``t`` among tranches ``j0 .. j1 - 1`` (1e18 if none)."""
+    m = 1e18
     for j in range(j0, j1):
-        d += ts[j, TS_BAL]
-    return d
+        if ts[j, TS_MAT] > t:
+            m = min(m, ts[j, TS_MAT])
+    return m
 
 
 @jit_inline
@@ -170,7 +257,7 @@ def _net_leverage(debt, cash, ttm_ebitda):
     return -math.inf
 
 
-@jit
+@jit_ir_inline
 def recovery_update(c, t, cpar, st):
     """FCF recovery rule (MODEL.md 6) after step ``t`` of a company still alive."""
     if st[c, S_REC_MONTH] >= 0.0:
@@ -219,11 +306,17 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
     ring = np.zeros((n_comp, W, 4))
     ts = np.zeros((tpar.shape[0], N_TS))
     fs = np.zeros((fpar.shape[0], N_FS))
+    sched = np.empty((n_comp, n_steps, N_SCHED))
+    gidx = np.empty(fpar.shape[0], dtype=np.int64)
+    gptr = np.empty(n_comp + 1, dtype=np.int64)
+    covidx = np.empty(tpar.shape[0], dtype=np.int64)
+    covptr = np.empty(n_comp + 1, dtype=np.int64)
     kcancel = np.zeros(kpar.shape[0], dtype=np.bool_)
     ext_step = np.empty(kpar.shape[0])
     av = np.zeros((n_comp, n_steps), dtype=np.bool_)
     flows = np.zeros(CL.N_OUT)
-    init_state(cpar, tpar, tptr, fpar, fptr, mparams[L.D_GPU, L.GPU_GEN_DROP], st, ring, ts, fs)
+    init_state(cpar, tpar, tptr, fpar, fptr, mparams[L.D_GPU, L.GPU_GEN_DROP], st, ring, ts, fs, sched, gidx, gptr, covidx,
+               covptr)
     external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, ext_step)
     # L1 looks back over the fewest whole steps spanning six months; with steps longer than
     # that (annual, 4-monthly) the 30 % six-month threshold is rescaled to the span compared
@@ -253,7 +346,7 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             l1 = buf[t, L.V_INFERENCE] > l1_factor * prev
         demand_alarm = l1 and buf[t, L.V_GM] < 0.5
         # shared by every company of the step
-        gen_factor = (1.0 - drop) ** buf[t, L.V_GEN]  # a vintage's generation discount is gen_factor x FS_REL0
+        gen_factor = (1.0 - drop) ** buf[t, L.V_GEN]  # (1 - drop)^generation: FS_CAP x gen_factor is the vintage's relative price
         surprise = math.log(buf[t, L.V_DEMAND]) - dle[t]
         for c in range(n_comp):
             if st[c, S_DM] >= 0.0:
@@ -315,19 +408,39 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             ne = nx
             while ne < fptr[c + 1] and fpar[ne, CL.F_MONTH] == t:
                 ne += 1
-            spot_rev = 0.0
+            # GPU vintages on the books before this step (rows fptr[c] .. nx - 1): spot capacity and
+            # power within their economic life; book depreciation, then impairment of the spot
+            # share of the book against its economic value (section 6)
+            spot_px = u * gpu_price * gen_factor * hours  # spot revenue per unit of FS_CAP
+            spot_cap = 0.0
             fleet_mw = 0.0
-            for j in range(fptr[c], nx):
+            dep = 0.0
+            imp = 0.0
+            for q in range(gptr[c], gptr[c + 1]):
+                j = gidx[q]
+                if j >= nx:
+                    break
                 if fs[j, FS_STATUS] != 1.0:
                     continue
                 age = t - fpar[j, CL.F_MONTH]
-                if age >= fpar[j, CL.F_ECON_LIFE]:
+                econ = fpar[j, CL.F_ECON_LIFE]
+                if age < econ:
+                    spot_cap += fs[j, FS_CAP]
+                    fleet_mw += fpar[j, CL.F_GPUS] * fpar[j, CL.F_KW] / 1000.0
+                book = fs[j, FS_BOOK]
+                if book <= 0.0:
                     continue
-                g = fpar[j, CL.F_GPUS]
-                if g > 0.0:
-                    rel = fpar[j, CL.F_PRICE_FACTOR] * gen_factor * fs[j, FS_REL0]
-                    spot_rev += g * (1.0 - fpar[j, CL.F_CONTRACTED]) * u * gpu_price * rel * hours
-                    fleet_mw += g * fpar[j, CL.F_KW] / 1000.0
+                remaining = fpar[j, CL.F_LIFE] - age
+                d = book if remaining <= 1.0 else book / remaining
+                book -= d
+                dep += d
+                value = spot_px * fs[j, FS_CAP] * max(econ - age - 1.0, 0.0)
+                spot_book = book * (1.0 - fpar[j, CL.F_CONTRACTED])
+                if value < spot_book:
+                    imp += spot_book - value
+                    book -= spot_book - value
+                fs[j, FS_BOOK] = book
+            spot_rev = spot_px * spot_cap
 
             # mining, curtailed in a step whose hashprice does not cover the mining fleet's power
             power_px = cpar[c, CL.C_PUE] * cpar[c, CL.C_POWER_FACTOR] * buf[t, L.V_POWER] * hours  # USD per MW of IT load in the step
@@ -378,43 +491,10 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
                         committed += fpar[j, CL.F_CAPEX]
                     else:
                         uncommitted += fpar[j, CL.F_CAPEX]
-            amort = 0.0
-            for j in range(j0, j1):
-                if ts[j, TS_LINEAR] > 0.5 and t < ts[j, TS_MAT]:
-                    amort += ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
-
-            # ---- 6. depreciation and impairment of vintages on the books before this step
-            # (tax depreciation: the same straight line on a tax basis that impairment does not touch)
-            dep = 0.0
-            imp = 0.0
-            tax_dep = 0.0
-            for j in range(fptr[c], nx):
-                if fs[j, FS_STATUS] != 1.0:
-                    continue
-                age = t - fpar[j, CL.F_MONTH]
-                remaining = fpar[j, CL.F_LIFE] - age
-                tb = fs[j, FS_TAXBOOK]
-                if tb > 0.0:
-                    td = tb if remaining <= 1.0 else tb / remaining
-                    fs[j, FS_TAXBOOK] = tb - td
-                    tax_dep += td
-                book = fs[j, FS_BOOK]
-                if book <= 0.0:
-                    continue
-                d = book if remaining <= 1.0 else book / remaining
-                book -= d
-                dep += d
-                g = fpar[j, CL.F_GPUS]
-                if g > 0.0:
-                    cshare = fpar[j, CL.F_CONTRACTED]
-                    econ_left = max(fpar[j, CL.F_ECON_LIFE] - age - 1.0, 0.0)
-                    rel = fpar[j, CL.F_PRICE_FACTOR] * gen_factor * fs[j, FS_REL0]
-                    value = g * (1.0 - cshare) * u * gpu_price * rel * hours * econ_left
-                    spot_book = book * (1.0 - cshare)
-                    if value < spot_book:
-                        imp += spot_book - value
-                        book -= spot_book - value
-                fs[j, FS_BOOK] = book
+            # ---- 6. depreciation: GPU vintages' book (above, with impairment), the book of the other
+            # vintages and the tax basis of all (impairment is not deductible) by their schedules
+            dep += scheduled_charge(st, sched, c, t, NG_RATE, S_NG_RATE)
+            tax_dep = scheduled_charge(st, sched, c, t, TX_RATE, S_TX_RATE)
 
             # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
             taxable = ebitda - tax_dep - interest
@@ -428,6 +508,10 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
 
             # discipline rule: cancel this step's uncommitted capex if runway would fall short
             if uncommitted > 0.0 and cpar[c, CL.C_RUNWAY] > 0.0:
+                amort = 0.0  # this step's scheduled amortisation, on balances before any draw
+                for j in range(j0, j1):
+                    if ts[j, TS_LINEAR] > 0.5 and t < ts[j, TS_MAT]:
+                        amort += ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
                 fixed = cpar[c, CL.C_OPEX_FIXED] + power + interest + amort
                 liq = st[c, S_CASH] + ebitda - noncash - interest - tax - committed - amort + \
                     (cpar[c, CL.C_REV_LIMIT] - st[c, S_REV]) - uncommitted
@@ -438,11 +522,9 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
                             fs[j, FS_STATUS] = -1.0
             capex = committed + uncommitted
             for j in range(nx, ne):
-                if fs[j, FS_STATUS] == 0.0:
-                    fs[j, FS_STATUS] = 1.0
-                    fs[j, FS_BOOK] = fpar[j, CL.F_CAPEX]
-                    fs[j, FS_TAXBOOK] = fpar[j, CL.F_CAPEX]
-                    fs[j, FS_REL0] = 1.0 / gen_factor
+                if fs[j, FS_STATUS] == 0.0:  # bought this step, depreciated from the next: one step of age
+                    buy_vintage(c, j, t + 1, fpar[j, CL.F_LIFE] - 1.0, fpar[j, CL.F_CAPEX], 1.0 / gen_factor,
+                                fpar, fs, sched)
 
             st[c, S_NEXT_FLEET] = ne
             fcf = ebitda - noncash - interest - tax - capex
@@ -466,41 +548,46 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
                 for v in range(4):
                     ring[c, k, v] = vals[v]
 
-            # ---- 7. financing: delayed draws, amortisation, maturities
+            # ---- 7. financing: delayed draws, then amortisation (on the balance after the draw), then maturities
             cash = st[c, S_CASH] + fcf
             net_fin = 0.0
             to_fund = capex
+            debt_tranches = 0.0  # sum of tranche balances (the revolver apart)
             for j in range(j0, j1):
-                if ts[j, TS_UNDRAWN] > 0.0 and t < ts[j, TS_MAT] and to_fund > 0.0:
-                    d = min(ts[j, TS_UNDRAWN], tpar[j, CL.T_DRAW_SHARE] * to_fund)
-                    ts[j, TS_UNDRAWN] -= d
-                    ts[j, TS_BAL] += d
-                    to_fund -= d
-                    net_fin += d
-            for j in range(j0, j1):
-                if ts[j, TS_LINEAR] > 0.5 and t < ts[j, TS_MAT]:
-                    a = ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
-                    ts[j, TS_BAL] -= a
-                    net_fin -= a
+                if t < ts[j, TS_MAT]:
+                    if ts[j, TS_UNDRAWN] > 0.0 and to_fund > 0.0:
+                        d = min(ts[j, TS_UNDRAWN], tpar[j, CL.T_DRAW_SHARE] * to_fund)
+                        ts[j, TS_UNDRAWN] -= d
+                        ts[j, TS_BAL] += d
+                        to_fund -= d
+                        net_fin += d
+                    if ts[j, TS_LINEAR] > 0.5:
+                        a = ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
+                        ts[j, TS_BAL] -= a
+                        net_fin -= a
+                debt_tranches += ts[j, TS_BAL]
             cash += net_fin
-            debt_now = _debt(ts, j0, j1, st[c, S_REV])
-            lev = _net_leverage(debt_now, cash, st[c, S_TTM_EBITDA])
-            company_spread = cpar[c, CL.C_SPREAD_MULT] * h
-            market_open = company_spread <= cpar[c, CL.C_REFI_MAX_SPREAD] and lev < cpar[c, CL.C_REFI_MAX_LEV]
             matured = 0.0
-            for j in range(j0, j1):
-                if ts[j, TS_MAT] == t and ts[j, TS_BAL] > 0.0:
-                    if market_open and tpar[j, CL.T_REFI] > 0.5:
-                        ts[j, TS_FLOATING] = 0.0
-                        ts[j, TS_RATE] = max(r, 0.0) + company_spread
-                        ts[j, TS_MAT] = t + cpar[c, CL.C_REFI_TERM]
-                        ts[j, TS_LINEAR] = 0.0
-                    else:
-                        matured += ts[j, TS_BAL]
-                        cash -= ts[j, TS_BAL]
-                        net_fin -= ts[j, TS_BAL]
-                        ts[j, TS_BAL] = 0.0
-                        ts[j, TS_UNDRAWN] = 0.0
+            if t >= st[c, S_NEXT_MAT]:  # a tranche matures: refinance it if the market is open, else repay it
+                lev = _net_leverage(st[c, S_REV] + debt_tranches, cash, st[c, S_TTM_EBITDA])
+                company_spread = cpar[c, CL.C_SPREAD_MULT] * h
+                market_open = company_spread <= cpar[c, CL.C_REFI_MAX_SPREAD] and lev < cpar[c, CL.C_REFI_MAX_LEV]
+                debt_tranches = 0.0
+                for j in range(j0, j1):
+                    if ts[j, TS_MAT] == t and ts[j, TS_BAL] > 0.0:
+                        if market_open and tpar[j, CL.T_REFI] > 0.5:
+                            ts[j, TS_FLOATING] = 0.0
+                            ts[j, TS_RATE] = max(r, 0.0) + company_spread
+                            ts[j, TS_MAT] = t + cpar[c, CL.C_REFI_TERM]
+                            ts[j, TS_LINEAR] = 0.0
+                        else:
+                            matured += ts[j, TS_BAL]
+                            cash -= ts[j, TS_BAL]
+                            net_fin -= ts[j, TS_BAL]
+                            ts[j, TS_BAL] = 0.0
+                            ts[j, TS_UNDRAWN] = 0.0
+                    debt_tranches += ts[j, TS_BAL]
+                st[c, S_NEXT_MAT] = next_maturity(ts, j0, j1, t)
 
             # ---- 8. cover a shortfall: revolver, bitcoin sales with haircut, ATM equity
             if cash < 0.0:
@@ -533,17 +620,16 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             cause = CL.CAUSE_NONE
             if cash < -CASH_EPS:
                 cause = CL.CAUSE_REFINANCING if cash + matured >= 0.0 and matured > 0.0 else CL.CAUSE_LIQUIDITY
-            debt_end = _debt(ts, j0, j1, st[c, S_REV])
+            debt_end = st[c, S_REV] + debt_tranches
             lev_end = _net_leverage(debt_end, cash, st[c, S_TTM_EBITDA])
-            for j in range(j0, j1):
+            for q in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
+                j = covidx[q]
                 if ts[j, TS_BAL] <= 0.0:
                     ts[j, TS_BREACH] = 0.0
                     continue
                 icr_min = tpar[j, CL.T_COV_ICR]
                 lev_max = tpar[j, CL.T_COV_LEV]
                 liq_min = tpar[j, CL.T_COV_LIQ]
-                if icr_min < 0.0 and lev_max < 0.0 and liq_min < 0.0:
-                    continue
                 breach = False
                 if icr_min >= 0.0 and st[c, S_TTM_INT] > 0.0 and st[c, S_TTM_EBITDA] < icr_min * st[c, S_TTM_INT]:
                     breach = True
