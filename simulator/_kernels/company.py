@@ -36,7 +36,7 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline, jit_ir_inline
-from simulator._kernels.rng import NORMAL, UNIFORM, stream_base, variate
+from simulator._kernels.rng import NORMAL, UNIFORM, step_key, stream_base, variate_at
 
 #: Hours in a month (8766 / 12).
 HOURS_PER_MONTH = 730.5
@@ -49,11 +49,12 @@ CASH_EPS = 1e-6
 TS_BAL, TS_FLOATING, TS_RATE, TS_MAT, TS_LINEAR, TS_UNDRAWN, TS_BREACH = range(7)
 N_TS = 7
 # fleet state columns
-# status: 0 not yet bought, 1 on the books, -1 cancelled. Only GPU vintages use FS_BOOK and FS_CAP:
+# status: 0 not yet bought, 1 on the books, -1 cancelled. Only GPU vintages use the others:
+# FS_BOOK the book value; FS_RATE its straight-line charge per step (reset after an impairment);
 # FS_CAP = gpus x (1 - contracted share) x price factor x (1 - drop)^-(generation count at purchase),
 # so that a vintage's spot revenue in a step is FS_CAP x u x gpu_price x (1 - drop)^generation x hours.
-FS_STATUS, FS_BOOK, FS_CAP = range(3)
-N_FS = 3
+FS_STATUS, FS_BOOK, FS_RATE, FS_CAP = range(4)
+N_FS = 4
 # straight-line depreciation schedules (``sched[c, t, :]``, per path): changes of the per-step rate
 # and of the count of vintages charging it, and one-off (last, partial) charges, by step; for the
 # tax basis of every vintage (TX_) and for the book of vintages without GPUs (NG_), which is never
@@ -63,8 +64,11 @@ N_SCHED = 6
 # company state columns
 (S_CASH, S_BTC, S_REV, S_NOL, S_UDEV, S_LNCORE, S_DM, S_CAUSE, S_IN_STRESS, S_STRESS_MONTH,
  S_REC_MONTH, S_TROUGH, S_TROUGH_MONTH, S_TTM_REV, S_TTM_EBITDA, S_TTM_INT, S_TTM_FCF, S_UTIL,
- S_MINLIQ, S_FIRST_AV, S_NEXT_FLEET, S_TX_RATE, S_TX_COUNT, S_NG_RATE, S_NG_COUNT, S_NEXT_MAT) = range(26)
-N_S = 26
+ S_MINLIQ, S_FIRST_AV, S_NEXT_FLEET, S_TX_RATE, S_TX_COUNT, S_NG_RATE, S_NG_COUNT, S_NEXT_MAT,
+ S_GPU_FIRST) = range(27)
+N_S = 27
+# S_GPU_FIRST: the first of the company's GPU vintages (in gidx) still to look at: those before it are
+# cancelled or have neither book nor economic life left.
 # S_NEXT_MAT: the first step at which a tranche of the company matures (maturities are only looked at then).
 # S_NEXT_FLEET: index of the first planned vintage not yet bought or cancelled. Fleet rows of a company
 # are the opening fleet, then planned vintages in month order (simulator.company.pack), so the
@@ -74,14 +78,14 @@ R_REV, R_EBITDA, R_INT, R_FCF = range(4)
 
 
 @jit
-def _cdraw(shocks, p_local, t, stream, base, kind):
-    """Company variate: injected ``shocks[p, t, stream]`` or the generator.
+def _cdraw(shocks, p_local, t, skey, stream, base, kind):
+    """Company variate: injected ``shocks[p, t, stream]`` or the generator (``skey = step_key(t, 0)``).
 
-    Not inlined: the ziggurat inside :func:`variate` is compiled once here.
+    Not inlined: the ziggurat inside :func:`~simulator._kernels.rng.variate_at` is compiled once here.
     """
     if shocks.shape[0] > 0:
         return shocks[p_local, t, stream]
-    return variate(base, t, kind)
+    return variate_at(base, t, skey, kind)
 
 
 @jit_inline
@@ -108,38 +112,29 @@ def external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, out):
         for j in range(kptr[c], kptr[c + 1]):
             out[j] = 1e18
             if kpar[j, CL.K_CPTY] == CL.EXTERNAL and kpar[j, CL.K_HAZARD] > 0.0:
-                u = _cdraw(shocks, p_local, j - kptr[c], s, cbase[c, CL.K_EXT], UNIFORM)
+                u = _cdraw(shocks, p_local, j - kptr[c], step_key(j - kptr[c], 0), s, cbase[c, CL.K_EXT], UNIFORM)
                 if u > 0.0:
                     out[j] = math.floor(-math.log(u) / kpar[j, CL.K_HAZARD] / dt)
 
 
 @jit_ir_inline
-def depreciation_schedule(sched, c, col, t1, remaining, basis):
-    """Add the straight-line depreciation of ``basis`` (USD) to company ``c``'s schedule ``col``
-    (``TX_RATE`` or ``NG_RATE``; its ``_COUNT`` and ``_LAST`` columns follow it).
-
-    ``remaining``: steps of life left at ``t1``, the first step charged. The charge is
-    ``basis / remaining`` per step while more than one step of life is left, then the rest in one
-    step (all of it at ``t1`` when ``remaining <= 1``): the charges of ``book / remaining`` on a
-    declining book, step by step, without a per-step division. Charges at or after the horizon are
-    dropped.
-    """
-    if basis <= 0.0:
-        return
+def schedule_vintage(sched, c, col, fpar, j):
+    """Add vintage ``j``'s straight-line depreciation (its ``F_DEP_*`` columns) to company ``c``'s
+    schedule ``col`` (``TX_RATE`` or ``NG_RATE``; its ``_COUNT`` and ``_LAST`` columns follow it).
+    Charges at or after the horizon are dropped."""
     n = sched.shape[1]
-    if remaining <= 1.0:
-        if t1 < n:
-            sched[c, t1, col + 2] += basis
-        return
-    k = math.ceil(remaining - 1.0)  # steps charged at the full rate
-    rate = basis / remaining
-    if t1 < n:
-        sched[c, t1, col] += rate
-        sched[c, t1, col + 1] += 1.0
-    if t1 + k < n:
-        sched[c, t1 + k, col] -= rate
-        sched[c, t1 + k, col + 1] -= 1.0
-        sched[c, t1 + k, col + 2] += basis * (remaining - k) / remaining
+    first = int(fpar[j, CL.F_DEP_FIRST])
+    end = int(fpar[j, CL.F_DEP_END])
+    rate = fpar[j, CL.F_DEP_RATE]
+    if rate > 0.0:
+        if first < n:
+            sched[c, first, col] += rate
+            sched[c, first, col + 1] += 1.0
+        if end < n:
+            sched[c, end, col] -= rate
+            sched[c, end, col + 1] -= 1.0
+    if end < n:
+        sched[c, end, col + 2] += fpar[j, CL.F_DEP_LAST]
 
 
 @jit_ir_inline
@@ -154,19 +149,21 @@ def scheduled_charge(st, sched, c, t, col, s_rate):
 
 
 @jit_ir_inline
-def buy_vintage(c, j, t1, remaining, basis, rel0, fpar, fs, sched):
-    """Put vintage ``j`` on company ``c``'s books: its depreciation from step ``t1`` with
-    ``remaining`` steps of life left then, on ``basis`` USD; ``rel0`` its generation factor
-    at purchase ((1 - drop)^-(generations)). GPU vintages keep a book (they can be impaired)
-    and their spot capacity ``FS_CAP``; the others only join the schedules."""
+def buy_vintage(c, j, basis, rel0, fpar, fs, sched):
+    """Put vintage ``j`` on company ``c``'s books at cost (or opening book) ``basis`` USD;
+    ``rel0`` is its generation factor at purchase ((1 - drop)^-(generations)). The tax basis
+    joins the tax schedule; a GPU vintage keeps a book (it can be impaired), its charge
+    per step and its spot capacity ``FS_CAP``; the book of any other vintage joins the
+    non-GPU schedule."""
     fs[j, FS_STATUS] = 1.0
-    depreciation_schedule(sched, c, TX_RATE, t1, remaining, basis)
+    schedule_vintage(sched, c, TX_RATE, fpar, j)
     g = fpar[j, CL.F_GPUS]
     if g > 0.0:
         fs[j, FS_BOOK] = basis
+        fs[j, FS_RATE] = fpar[j, CL.F_DEP_RATE]
         fs[j, FS_CAP] = g * (1.0 - fpar[j, CL.F_CONTRACTED]) * fpar[j, CL.F_PRICE_FACTOR] * rel0
     else:
-        depreciation_schedule(sched, c, NG_RATE, t1, remaining, basis)
+        schedule_vintage(sched, c, NG_RATE, fpar, j)
 
 
 @jit
@@ -214,10 +211,9 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, gidx
         st[c, S_NEXT_FLEET] = fptr[c]
         for j in range(fptr[c], fptr[c + 1]):
             fs[j, :] = 0.0
-            if fpar[j, CL.F_CAPEX] == 0.0:  # opening fleet: depreciated from step 0, aged since its purchase
+            if fpar[j, CL.F_CAPEX] == 0.0:  # opening fleet
                 st[c, S_NEXT_FLEET] = j + 1
-                buy_vintage(c, j, 0, fpar[j, CL.F_LIFE] + fpar[j, CL.F_MONTH], fpar[j, CL.F_BOOK0],
-                            (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND], fpar, fs, sched)
+                buy_vintage(c, j, fpar[j, CL.F_BOOK0], (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND], fpar, fs, sched)
     q = 0
     for c in range(n_comp):
         gptr[c] = q
@@ -226,6 +222,8 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, gidx
                 gidx[q] = j
                 q += 1
     gptr[n_comp] = q
+    for c in range(n_comp):
+        st[c, S_GPU_FIRST] = gptr[c]
     q = 0
     for c in range(n_comp):
         covptr[c] = q
@@ -338,6 +336,8 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             w = cpar[c, CL.C_U_COMMON]
             ucon[c, 2] = math.sqrt(1.0 - w * w)
 
+    gen = math.nan
+    gen_factor = 1.0
     for t in range(n_steps):
         # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
         l1 = False
@@ -346,7 +346,10 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             l1 = buf[t, L.V_INFERENCE] > l1_factor * prev
         demand_alarm = l1 and buf[t, L.V_GM] < 0.5
         # shared by every company of the step
-        gen_factor = (1.0 - drop) ** buf[t, L.V_GEN]  # (1 - drop)^generation: FS_CAP x gen_factor is the vintage's relative price
+        if buf[t, L.V_GEN] != gen:  # generation launches are rare: pow only when the count changes
+            gen = buf[t, L.V_GEN]
+            gen_factor = (1.0 - drop) ** gen  # FS_CAP x gen_factor is a vintage's relative price
+        skey = step_key(t, 0)  # the generator's counter hash of this step, shared by every company stream
         surprise = math.log(buf[t, L.V_DEMAND]) - dle[t]
         for c in range(n_comp):
             if st[c, S_DM] >= 0.0:
@@ -375,7 +378,7 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             if cpar[c, CL.C_U_SIGMA] > 0.0:
                 w = cpar[c, CL.C_U_COMMON]
                 z = w * buf[t, L.V_UTIL_FACTOR] + ucon[c, 2] * \
-                    _cdraw(shocks, p_local, t, s0 + CL.K_UTIL, cbase[c, CL.K_UTIL], NORMAL)
+                    _cdraw(shocks, p_local, t, skey, s0 + CL.K_UTIL, cbase[c, CL.K_UTIL], NORMAL)
                 st[c, S_UDEV] = st[c, S_UDEV] * ucon[c, 0] + ucon[c, 1] * z
             u = sigmoid(ucon[c, 3] + cpar[c, CL.C_U_BETA] * surprise + st[c, S_UDEV])
             st[c, S_UTIL] = u
@@ -416,30 +419,35 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             fleet_mw = 0.0
             dep = 0.0
             imp = 0.0
-            for q in range(gptr[c], gptr[c + 1]):
+            for q in range(int(st[c, S_GPU_FIRST]), gptr[c + 1]):
                 j = gidx[q]
                 if j >= nx:
                     break
-                if fs[j, FS_STATUS] != 1.0:
-                    continue
+                status = fs[j, FS_STATUS]
                 age = t - fpar[j, CL.F_MONTH]
                 econ = fpar[j, CL.F_ECON_LIFE]
-                if age < econ:
-                    spot_cap += fs[j, FS_CAP]
-                    fleet_mw += fpar[j, CL.F_GPUS] * fpar[j, CL.F_KW] / 1000.0
-                book = fs[j, FS_BOOK]
-                if book <= 0.0:
-                    continue
-                remaining = fpar[j, CL.F_LIFE] - age
-                d = book if remaining <= 1.0 else book / remaining
-                book -= d
-                dep += d
-                value = spot_px * fs[j, FS_CAP] * max(econ - age - 1.0, 0.0)
-                spot_book = book * (1.0 - fpar[j, CL.F_CONTRACTED])
-                if value < spot_book:
-                    imp += spot_book - value
-                    book -= spot_book - value
-                fs[j, FS_BOOK] = book
+                if status == 1.0:
+                    if age < econ:
+                        spot_cap += fs[j, FS_CAP]
+                        fleet_mw += fpar[j, CL.F_GPUS] * fpar[j, CL.F_KW] / 1000.0
+                    book = fs[j, FS_BOOK]
+                    if book > 0.0:
+                        remaining = fpar[j, CL.F_LIFE] - age
+                        d = book if remaining <= 1.0 else fs[j, FS_RATE]  # = book / remaining
+                        book -= d
+                        dep += d
+                        value = spot_px * fs[j, FS_CAP] * max(econ - age - 1.0, 0.0)
+                        spot_book = book * (1.0 - fpar[j, CL.F_CONTRACTED])
+                        if value < spot_book:
+                            imp += spot_book - value
+                            book -= spot_book - value
+                            fs[j, FS_RATE] = book / (remaining - 1.0)  # the impaired book over the life left
+                        fs[j, FS_BOOK] = book
+                    if book > 0.0 or age + 1.0 < econ:
+                        continue
+                # cancelled, or nothing left to charge or earn: skip it from now on if it leads the list
+                if q == st[c, S_GPU_FIRST]:
+                    st[c, S_GPU_FIRST] = q + 1
             spot_rev = spot_px * spot_cap
 
             # mining, curtailed in a step whose hashprice does not cover the mining fleet's power
@@ -460,7 +468,7 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
                 cs = cpar[c, CL.C_CORE_SIGMA]
                 zc = 0.0
                 if cs > 0.0:
-                    zc = _cdraw(shocks, p_local, t, s0 + CL.K_CORE, cbase[c, CL.K_CORE], NORMAL)
+                    zc = _cdraw(shocks, p_local, t, skey, s0 + CL.K_CORE, cbase[c, CL.K_CORE], NORMAL)
                 st[c, S_LNCORE] += (cpar[c, CL.C_CORE_MU] - 0.5 * cs * cs) * dt + cs * math.sqrt(dt) * zc
                 core_rev = cpar[c, CL.C_CORE_REV0] * dt * math.exp(st[c, S_LNCORE])
             ai_rev = cpar[c, CL.C_AI_REV0] * dt * demand
@@ -522,9 +530,8 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
                             fs[j, FS_STATUS] = -1.0
             capex = committed + uncommitted
             for j in range(nx, ne):
-                if fs[j, FS_STATUS] == 0.0:  # bought this step, depreciated from the next: one step of age
-                    buy_vintage(c, j, t + 1, fpar[j, CL.F_LIFE] - 1.0, fpar[j, CL.F_CAPEX], 1.0 / gen_factor,
-                                fpar, fs, sched)
+                if fs[j, FS_STATUS] == 0.0:  # bought this step, depreciated from the next
+                    buy_vintage(c, j, fpar[j, CL.F_CAPEX], 1.0 / gen_factor, fpar, fs, sched)
 
             st[c, S_NEXT_FLEET] = ne
             fcf = ebitda - noncash - interest - tax - capex

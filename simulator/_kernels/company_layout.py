@@ -50,8 +50,10 @@ NO_COVENANT = -1.0
 
 # ---------------------------------------------------------------- fleets (vintages): fpar[j, :]
 (F_GPUS, F_MONTH, F_BOOK0, F_CAPEX, F_LIFE, F_ECON_LIFE, F_KW, F_PRICE_FACTOR, F_CONTRACTED,
- F_GEN_BEHIND, F_COMMITTED) = range(11)
-N_FPAR = 11
+ F_GEN_BEHIND, F_COMMITTED, F_DEP_FIRST, F_DEP_RATE, F_DEP_END, F_DEP_LAST) = range(15)
+N_FPAR = 15
+# F_DEP_*: the vintage's straight-line depreciation if it is bought (simulator.company.pack.straight_line):
+# F_DEP_RATE per step from step F_DEP_FIRST up to F_DEP_END - 1, then F_DEP_LAST at step F_DEP_END.
 
 # ---------------------------------------------------------------- default causes and recovery statuses
 CAUSE_NONE, CAUSE_LIQUIDITY, CAUSE_COVENANT, CAUSE_REFINANCING = range(4)

@@ -7,6 +7,7 @@ item becomes one vintage. Layouts: :mod:`simulator._kernels.company_layout`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,28 @@ def month_to_step(value, simulation, keypath: str) -> int:
 
 def _life_steps(years, archetype, mps) -> float:
     return (years if years is not None else DEFAULT_LIFE_YEARS[archetype]) * 12.0 / mps
+
+
+def straight_line(basis: float, first: int, remaining: float) -> tuple[float, int, float]:
+    """Straight-line depreciation of ``basis`` (USD) from step ``first``, with ``remaining`` steps of life left then.
+
+    Returns ``(rate, end, last)``: ``rate`` per step over steps ``first .. end - 1``, then ``last`` at
+    step ``end`` - the charges of ``book / remaining`` on the declining book, step by step, with the
+    whole book charged in the step where at most one step of life is left (MODEL.md 4). ``rate`` is 0
+    when ``remaining <= 1`` (all of ``basis`` at ``first``).
+    """
+    if basis <= 0.0:
+        return 0.0, first, 0.0
+    if remaining <= 1.0:
+        return 0.0, first, basis
+    full = math.ceil(remaining - 1.0)  # steps with more than one step of life left
+    return basis / remaining, first + full, basis * (remaining - full) / remaining
+
+
+def _dep_columns(basis: float, first: int, remaining: float) -> list:
+    """The F_DEP_FIRST, F_DEP_RATE, F_DEP_END, F_DEP_LAST columns of a vintage."""
+    rate, end, last = straight_line(basis, first, remaining)
+    return [first, rate, end, last]
 
 
 def pack_companies(scenario) -> CompanyInputs:
@@ -184,8 +207,9 @@ def pack_companies(scenario) -> CompanyInputs:
             econ = _life_steps(f.economic_life_years, co.archetype, mps) if f.economic_life_years else life
             book = f.book_value if f.book_value is not None else \
                 f.gpus * f.unit_cost * max(0.0, 1.0 - (-month) / life)
+            # depreciated from step 0, aged since its purchase
             frows.append([f.gpus, month, book, 0.0, life, econ, f.kw_per_gpu, f.price_factor,
-                          f.contracted_share, f.generations_behind, 1.0])
+                          f.contracted_share, f.generations_behind, 1.0, *_dep_columns(book, 0, life + month)])
         planned = []
         for i, item in enumerate(co.capex_plan):
             a = month_to_step(item.start, sim, f"{key}.capex_plan.{i}.start")
@@ -201,8 +225,10 @@ def pack_companies(scenario) -> CompanyInputs:
                 raise ScenarioError("a capex plan item must spend something (usd_per_month or gpus x unit_cost)",
                                     keypath=f"{key}.capex_plan.{i}")
             for s in range(a, min(b, n_steps - 1) + 1):
+                # bought in step s, depreciated from the next: one step of age then
                 planned.append([gpus, s, 0.0, cost, life, econ, item.kw_per_gpu, item.price_factor,
-                                item.contracted_share, 0.0, 1.0 if item.committed else 0.0])
+                                item.contracted_share, 0.0, 1.0 if item.committed else 0.0,
+                                *_dep_columns(cost, s + 1, life - 1.0)])
         # the kernel needs the opening fleet first, then planned vintages in month order
         frows.extend(sorted(planned, key=lambda row: row[CL.F_MONTH]))
         fptr.append(len(frows))
