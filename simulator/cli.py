@@ -203,14 +203,17 @@ def validate(scenarios, overrides, verbose):
 @click.option("--paths", type=int, default=20_000, show_default=True, help="Paths per timed run.")
 @click.option("--repeats", type=int, default=5, show_default=True, help="Interleaved rounds; medians are reported.")
 @click.option("--no-whole-run", is_flag=True, help="Skip timing the whole run as a child process.")
+@click.option("--whole-run-paths", type=click.IntRange(min=1), default=None,
+              help="Paths of the whole-run row (default: --paths); the RNG floor is also timed at that size.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
-def bench(scenario_file, paths, repeats, no_whole_run, verbose):
+def bench(scenario_file, paths, repeats, no_whole_run, whole_run_paths, verbose):
     """Time the hot loop on this machine; print throughput and ratios as a table."""
     try:
         from simulator.bench import format_table, measure
 
         result = measure(scenario_file, paths=paths, repeats=repeats, whole_run=not no_whole_run,
-                         progress=lambda msg: click.echo(msg, err=True) if verbose else None)
+                         progress=lambda msg: click.echo(msg, err=True) if verbose else None,
+                         whole_run_paths=whole_run_paths)
     except Exception as err:  # noqa: BLE001 - every error becomes one line
         _fail(err, verbose)
         return
