@@ -21,7 +21,7 @@ Discretisations (exact over any step unless stated)
 ---------------------------------------------------
 - bitcoin gbm/jump_diffusion: log-Euler is exact for GBM; Merton jumps add
   ``N * m_J + s_J * sqrt(N) * Z`` with ``N ~ Poisson(lambda dt)`` and the drift
-  compensated so that ``E[S_t] = s0 exp(mu t)``.
+  compensated so that ``E[S_t] = s0 math.exp(mu t)``.
 - bootstrap: moving-block bootstrap of historical monthly log returns; each
   block of ``block`` months starts at a uniformly drawn month with a full block
   of history after it, so every block is a contiguous run of history.
@@ -43,12 +43,18 @@ import numpy as np
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline
 from simulator._kernels.blocks import run_blocks
-from simulator._kernels.rng import step_key, stream_base, variate_at
+from simulator._kernels.fexp import exp_array
+from simulator._kernels.rng import normal_at, step_key, stream_base, uniform_at
+
+
+#: Slots of the per-path log buffer: the levels reported as ``exp`` of a log.
+X_BTC, X_SPREAD, X_GPU, X_DEMAND, X_INFERENCE, X_TOKEN, X_GM, X_POWER = range(8)
+N_EXP = 8
 
 
 @jit_inline
 def poisson_count(lam, p0, u):
-    """Poisson(lam) count by inversion of the uniform ``u``; ``p0 = exp(-lam)``
+    """Poisson(lam) count by inversion of the uniform ``u``; ``p0 = math.exp(-lam)``
     is computed once per path by the caller (it is the same every step)."""
     if lam <= 0.0:
         return 0
@@ -69,7 +75,7 @@ def std_normal_cdf(z):
 
 @jit_inline
 def ou_decay_sd(kappa, sigma, dt):
-    """Exact OU step constants: ``exp(-kappa dt)`` and the conditional sd."""
+    """Exact OU step constants: ``math.exp(-kappa dt)`` and the conditional sd."""
     if kappa > 0.0:
         decay = math.exp(-kappa * dt)
         sd = sigma * math.sqrt((1.0 - math.exp(-2.0 * kappa * dt)) / (2.0 * kappa))
@@ -80,13 +86,13 @@ def ou_decay_sd(kappa, sigma, dt):
 
 
 @jit_inline
-def cir_qe_step(r, kappa, theta, sigma, dt, z):
+def cir_qe_step(r, kappa, theta, sigma, e, z):
     """Andersen (2008) QE step of the CIR short rate, switching at psi_c = 1.5.
 
+    ``e = math.exp(-kappa dt)``, the same every step (the caller computes it once).
     Uses the single normal ``z``; the exponential branch maps it to a uniform
     through the normal CDF so that the factor correlation is preserved.
     """
-    e = math.exp(-kappa * dt)
     m = theta + (r - theta) * e
     s2 = r * sigma * sigma * e * (1.0 - e) / kappa + theta * sigma * sigma * (1.0 - e) ** 2 / (2.0 * kappa)
     if m <= 0.0:
@@ -106,32 +112,20 @@ def cir_qe_step(r, kappa, theta, sigma, dt, z):
     return math.log((1.0 - p) / (1.0 - u)) / beta
 
 
-@jit
-def used_streams(params, models, out):
-    """Mark in ``out[s]`` (bool[N_MARKET_STREAMS]) the streams this model set reads.
+@jit_inline
+def aux_normal(bases, s, t, skey, shocks, p_local, injected):
+    """Normal variate of stream ``s`` at step ``t``: injected, or drawn from its base."""
+    if injected:
+        return shocks[p_local, t, s]
+    return normal_at(bases[s], t, skey)
 
-    The kernel draws every used stream once per step at one call site (small
-    code, fast compile) and ignores the others. A variate is a pure function
-    of (key, path, stream, step), so drawing one that a step does not need
-    (say a jump size in a step without jumps) changes no result.
-    """
-    out[:] = False
-    for s in range(L.N_FACTORS):
-        out[s] = True
-    out[L.S_DEMAND_AUX] = True
-    btc = models[L.D_BITCOIN]
-    if btc == L.BTC_JUMP_DIFFUSION and params[L.D_BITCOIN, L.BTC_JUMP_RATE] > 0.0:
-        out[L.S_BTC_JUMP_N] = True
-        out[L.S_BTC_JUMP_Z] = True
-    elif btc == L.BTC_REGIME:
-        out[L.S_REGIME] = True
-    elif btc == L.BTC_BOOTSTRAP:
-        out[L.S_BOOT] = True
-    if params[L.D_SPREAD, L.SPREAD_JUMP_RATE] > 0.0:
-        out[L.S_SPREAD_JUMP_N] = True
-        out[L.S_SPREAD_JUMP_Z] = True
-    if params[L.D_GPU, L.GPU_GEN_MONTHS] <= 0.0 and params[L.D_GPU, L.GPU_GEN_RATE] > 0.0:
-        out[L.S_GPU_GEN] = True
+
+@jit_inline
+def aux_uniform(bases, s, t, skey, shocks, p_local, injected):
+    """Uniform variate of stream ``s`` at step ``t``: injected, or drawn from its base."""
+    if injected:
+        return shocks[p_local, t, s]
+    return uniform_at(bases[s], skey)
 
 
 @jit
@@ -141,21 +135,31 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
 
     ``gpath`` is the global path index (keys the random streams), ``p_local``
     its row in ``shocks`` when shocks are injected.
+
+    A variate is a pure function of (key, path, stream, step), so a stream is
+    drawn only where a step reads it (a jump size only in a step with a jump,
+    nothing of a model not in use): a draw that is not made cannot change
+    one that is. Levels are carried as logs; their exponentials are taken
+    after the step loop, all at once (:func:`simulator._kernels.fexp.exp_array`,
+    glibc's ``exp`` inlined and vectorised: the same bits as ``math.exp``).
     """
     nf = L.N_FACTORS
     ns = L.N_MARKET_STREAMS
     injected = shocks.shape[0] > 0
-    used = np.empty(ns, dtype=np.bool_)
-    used_streams(params, models, used)
-    kinds = np.empty(ns, dtype=np.int64)
-    for s in range(ns):
-        kinds[s] = L.MARKET_STREAM_KINDS[s]
+    ne = N_EXP
+    # Scratch, allocated per path (nothing is allocated per step): the step's
+    # factor normals z and eps = chol z; the stream bases; the logs of the
+    # levels, lg[t * ne + X_*], and their exponentials.
+    fs = np.empty(2 * nf)
+    z = fs[:nf]
+    eps = fs[nf:]
     bases = np.empty(ns, dtype=np.uint64)
+    lgs = np.empty(2 * ne * n_steps)
+    lg = lgs[:ne * n_steps]
+    ex = lgs[ne * n_steps:]
     if not injected:
         for s in range(ns):
             bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
-    v = np.zeros(ns)  # this step's variates, by stream
-    eps = np.empty(nf)
 
     pb = params[L.D_BITCOIN]
     pr = params[L.D_RATES]
@@ -178,8 +182,10 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     sig_b = pb[L.BTC_SIGMA]
     drift_b = (pb[L.BTC_MU] - lam_b / dt * kbar - 0.5 * sig_b * sig_b) * dt if lam_b > 0 else \
         (pb[L.BTC_MU] - 0.5 * sig_b * sig_b) * dt
+    vol_b = sig_b * sq
     sig_bear = pb[L.BTC_BEAR_SIGMA]
     drift_bear = (pb[L.BTC_BEAR_MU] - 0.5 * sig_bear * sig_bear) * dt
+    vol_bear = sig_bear * sq
     q_out = pb[L.BTC_BEAR_RATE] + pb[L.BTC_BULL_RATE]
     if q_out > 0.0:
         hold = 1.0 - math.exp(-q_out * dt)
@@ -193,11 +199,17 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     n_starts = max(n_hist - block + 1, 1)
 
     # --- rates, spread, gpu, demand, inference, tokens, power constants
-    r_decay, r_sd = ou_decay_sd(pr[L.RATE_KAPPA], pr[L.RATE_SIGMA], dt)
+    r_kappa = pr[L.RATE_KAPPA]
+    r_theta = pr[L.RATE_THETA]
+    r_sigma = pr[L.RATE_SIGMA]
+    r_decay, r_sd = ou_decay_sd(r_kappa, r_sigma, dt)
+    r_e = math.exp(-r_kappa * dt)  # CIR's e^{-kappa dt}
     h_decay, h_sd = ou_decay_sd(ps[L.SPREAD_KAPPA], ps[L.SPREAD_SIGMA], dt)
     h_m = math.log(ps[L.SPREAD_LONG_RUN])
     lam_h = ps[L.SPREAD_JUMP_RATE] * dt
     p0_h = math.exp(-lam_h)
+    h_jm = ps[L.SPREAD_JUMP_MEAN]
+    h_js = ps[L.SPREAD_JUMP_STD]
     x_decay, x_sd = ou_decay_sd(pg[L.GPU_KAPPA], pg[L.GPU_SIGMA], dt)
     d_gpu = -math.log(1.0 - pg[L.GPU_DECLINE])
     gen_months = pg[L.GPU_GEN_MONTHS]
@@ -214,13 +226,22 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     i_resid = math.sqrt(max(var_i - i_load * i_load, 0.0))
     i_mean_k = (1.0 - ea) / a_d
     g_long = pd[L.DEMAND_G_LONG]
+    g_long_dt = g_long * dt
     sig_c = pi[L.INF_SIGMA]
     drift_c = (math.log(1.0 - pi[L.INF_DECLINE]) - 0.5 * sig_c * sig_c) * dt
+    vol_c = sig_c * sq
+    c0 = pi[L.INF_C0]
     sig_t = pt[L.TOK_SIGMA]
     drift_t = (math.log(1.0 - pt[L.TOK_DECLINE]) - 0.5 * sig_t * sig_t) * dt
-    gm0 = pt[L.TOK_GM0]
+    vol_t = sig_t * sq
+    gm_k = 1.0 - pt[L.TOK_GM0]
     w_decay, w_sd = ou_decay_sd(pw[L.POWER_KAPPA], pw[L.POWER_SIGMA], dt)
     w_m = math.log(pw[L.POWER_LONG_RUN])
+
+    # --- which auxiliary streams the models read (S_DEMAND_AUX: always)
+    use_bjump = btc_model == L.BTC_JUMP_DIFFUSION and lam_b > 0.0
+    use_hjump = lam_h > 0.0
+    use_gen = gen_months <= 0.0 and lam_gen > 0.0
 
     # --- state
     ln_s = math.log(pb[L.BTC_S0])
@@ -237,112 +258,128 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     ln_tok = 0.0
     x_w = math.log(pw[L.POWER_P0])
 
+    skey = np.uint64(0)
     for t in range(n_steps):
-        # The one draw site: every used stream of this step.
+        # correlated factors: z = streams 0-8 (independent normals), eps = chol z
         if injected:
-            for s in range(ns):
-                if used[s]:
-                    v[s] = shocks[p_local, t, s]
+            for s in range(nf):
+                z[s] = shocks[p_local, t, s]
         else:
             skey = step_key(t, 0)
-            for s in range(ns):
-                if used[s]:
-                    v[s] = variate_at(bases[s], t, skey, kinds[s])
+            for s in range(nf):
+                z[s] = normal_at(bases[s], t, skey)
         for i in range(nf):
             acc = 0.0
             for j in range(i + 1):
-                acc += chol[i, j] * v[j]
+                acc += chol[i, j] * z[j]
             eps[i] = acc
 
         # bitcoin
         if btc_model == L.BTC_GBM:
-            ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
-            price = math.exp(ln_s)
+            ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
+            x_btc = ln_s
         elif btc_model == L.BTC_JUMP_DIFFUSION:
-            ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
-            if lam_b > 0.0:
-                nj = poisson_count(lam_b, p0_b, v[L.S_BTC_JUMP_N])
+            ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
+            if use_bjump:
+                u = aux_uniform(bases, L.S_BTC_JUMP_N, t, skey, shocks, p_local, injected)
+                nj = poisson_count(lam_b, p0_b, u)
                 if nj > 0:
-                    ln_s += nj * mj + sj * math.sqrt(nj) * v[L.S_BTC_JUMP_Z]
-            price = math.exp(ln_s)
+                    zj = aux_normal(bases, L.S_BTC_JUMP_Z, t, skey, shocks, p_local, injected)
+                    ln_s += nj * mj + sj * math.sqrt(nj) * zj
+            x_btc = ln_s
         elif btc_model == L.BTC_REGIME:
             if bear:
-                ln_s += drift_bear + sig_bear * sq * eps[L.Z_BITCOIN]
+                ln_s += drift_bear + vol_bear * eps[L.Z_BITCOIN]
             else:
-                ln_s += drift_b + sig_b * sq * eps[L.Z_BITCOIN]
-            u = v[L.S_REGIME]
+                ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
+            u = aux_uniform(bases, L.S_REGIME, t, skey, shocks, p_local, injected)
             if bear:
                 if u < p_to_bull:
                     bear = False
             elif u < p_to_bear:
                 bear = True
-            price = math.exp(ln_s)
+            x_btc = ln_s
         elif btc_model == L.BTC_REPLAY:
-            price = btc_series[t]
+            x_btc = 0.0  # replay: the level is btc_series[t], written below
         else:  # bootstrap
             if t % block == 0:
                 # moving-block bootstrap: a block is a contiguous run of history
                 # (no wrap from the last month to the first); block <= n_hist is
                 # checked when packing
-                u = v[L.S_BOOT]
+                u = aux_uniform(bases, L.S_BOOT, t, skey, shocks, p_local, injected)
                 boot_pos = int(u * n_starts)
                 if boot_pos >= n_starts:
                     boot_pos = n_starts - 1
             ln_s += btc_series[boot_pos + t % block]
-            price = math.exp(ln_s)
-        buf[t, L.V_BTC] = price
-        buf[t, L.V_REGIME] = 1.0 if bear else 0.0
+            x_btc = ln_s
+        lg[t * ne + X_BTC] = x_btc
 
         # short rate
         if rate_model == L.RATE_VASICEK:
-            r = pr[L.RATE_THETA] + (r - pr[L.RATE_THETA]) * r_decay + r_sd * eps[L.Z_RATES]
+            r = r_theta + (r - r_theta) * r_decay + r_sd * eps[L.Z_RATES]
         elif rate_model == L.RATE_CIR:
-            r = cir_qe_step(r, pr[L.RATE_KAPPA], pr[L.RATE_THETA], pr[L.RATE_SIGMA], dt, eps[L.Z_RATES])
+            r = cir_qe_step(r, r_kappa, r_theta, r_sigma, r_e, eps[L.Z_RATES])
         else:
             r = rate_series[t]
         buf[t, L.V_RATE] = r
 
         # high-yield spread: log-OU plus upward jumps
         x_h = h_m + (x_h - h_m) * h_decay + h_sd * eps[L.Z_SPREAD]
-        if lam_h > 0.0:
-            nh = poisson_count(lam_h, p0_h, v[L.S_SPREAD_JUMP_N])
+        if use_hjump:
+            u = aux_uniform(bases, L.S_SPREAD_JUMP_N, t, skey, shocks, p_local, injected)
+            nh = poisson_count(lam_h, p0_h, u)
             if nh > 0:
-                x_h += nh * ps[L.SPREAD_JUMP_MEAN] + ps[L.SPREAD_JUMP_STD] * math.sqrt(nh) * \
-                    v[L.S_SPREAD_JUMP_Z]
-        buf[t, L.V_SPREAD] = math.exp(x_h)
+                zh = aux_normal(bases, L.S_SPREAD_JUMP_Z, t, skey, shocks, p_local, injected)
+                x_h += nh * h_jm + h_js * math.sqrt(nh) * zh
+        lg[t * ne + X_SPREAD] = x_h
 
         # GPU rental price (newest generation) and generation launches
         x_gpu = x_gpu * x_decay + x_sd * eps[L.Z_GPU]
-        buf[t, L.V_GPU] = math.exp(ln_p0 - d_gpu * (t + 1) * dt + x_gpu)
+        lg[t * ne + X_GPU] = ln_p0 - d_gpu * (t + 1) * dt + x_gpu
         if gen_months > 0.0:
             n_gen = math.floor((t + 1) * months_per_step / gen_months + 1e-9)
-        elif lam_gen > 0.0:
-            n_gen += poisson_count(lam_gen, p0_gen, v[L.S_GPU_GEN])
+        elif use_gen:
+            u = aux_uniform(bases, L.S_GPU_GEN, t, skey, shocks, p_local, injected)
+            n_gen += poisson_count(lam_gen, p0_gen, u)
         buf[t, L.V_GEN] = n_gen
 
         # AI demand: OU growth and its exact integral
         e_g = eps[L.Z_DEMAND]
-        integral = g_long * dt + (g - g_long) * i_mean_k + i_load * e_g + \
-            i_resid * v[L.S_DEMAND_AUX]
+        e_i = aux_normal(bases, L.S_DEMAND_AUX, t, skey, shocks, p_local, injected)
+        integral = g_long_dt + (g - g_long) * i_mean_k + i_load * e_g + i_resid * e_i
         g = g_long + (g - g_long) * ea + sd_g * e_g
         ln_d += integral
-        buf[t, L.V_DEMAND] = math.exp(ln_d)
+        lg[t * ne + X_DEMAND] = ln_d
         buf[t, L.V_GROWTH] = g
 
         # inference cost (relative to c0 inside, in USD per 1k tokens outside) and token price
-        ln_c += drift_c + sig_c * sq * eps[L.Z_INFERENCE]
-        ln_tok += drift_t + sig_t * sq * eps[L.Z_TOKENS]
-        buf[t, L.V_INFERENCE] = pi[L.INF_C0] * math.exp(ln_c)
-        buf[t, L.V_TOKEN] = math.exp(ln_tok)
-        gm = 1.0 - (1.0 - gm0) * math.exp(ln_c - ln_tok)
-        buf[t, L.V_GM] = min(1.0, max(-1.0, gm))
+        ln_c += drift_c + vol_c * eps[L.Z_INFERENCE]
+        ln_tok += drift_t + vol_t * eps[L.Z_TOKENS]
+        lg[t * ne + X_INFERENCE] = ln_c
+        lg[t * ne + X_TOKEN] = ln_tok
+        lg[t * ne + X_GM] = ln_c - ln_tok
 
         # power price: log-OU
         x_w = w_m + (x_w - w_m) * w_decay + w_sd * eps[L.Z_POWER]
-        buf[t, L.V_POWER] = math.exp(x_w)
+        lg[t * ne + X_POWER] = x_w
+        buf[t, L.V_REGIME] = 1.0 if bear else 0.0
 
         # common utilisation factor, read by the company engine
         buf[t, L.V_UTIL_FACTOR] = eps[L.Z_UTIL]
+    # Every exponential of the path in one loop, which LLVM vectorises
+    # (the same bits as math.exp, see fexp); then the levels into buf.
+    exp_array(lg, ex)
+    for t in range(n_steps):
+        e = ex[t * ne:(t + 1) * ne]
+        buf[t, L.V_BTC] = btc_series[t] if btc_model == L.BTC_REPLAY else e[X_BTC]
+        buf[t, L.V_SPREAD] = e[X_SPREAD]
+        buf[t, L.V_GPU] = e[X_GPU]
+        buf[t, L.V_DEMAND] = e[X_DEMAND]
+        buf[t, L.V_INFERENCE] = c0 * e[X_INFERENCE]
+        buf[t, L.V_TOKEN] = e[X_TOKEN]
+        gm = 1.0 - gm_k * e[X_GM]
+        buf[t, L.V_GM] = min(1.0, max(-1.0, gm))
+        buf[t, L.V_POWER] = e[X_POWER]
 
 
 @jit
