@@ -34,6 +34,7 @@ import math
 import numpy as np
 
 from simulator._kernels import company_layout as CL
+from simulator._kernels import fexp
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline, jit_ir_inline
 from simulator._kernels.rng import NORMAL, UNIFORM, step_key, stream_base, variate_at
@@ -95,7 +96,7 @@ def logit(u):
 
 @jit_inline
 def sigmoid(x):
-    return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + fexp.exp(-x))
 
 
 @jit
@@ -470,7 +471,7 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
                 if cs > 0.0:
                     zc = _cdraw(shocks, p_local, t, skey, s0 + CL.K_CORE, cbase[c, CL.K_CORE], NORMAL)
                 st[c, S_LNCORE] += (cpar[c, CL.C_CORE_MU] - 0.5 * cs * cs) * dt + cs * math.sqrt(dt) * zc
-                core_rev = cpar[c, CL.C_CORE_REV0] * dt * math.exp(st[c, S_LNCORE])
+                core_rev = cpar[c, CL.C_CORE_REV0] * dt * fexp.exp(st[c, S_LNCORE])
             ai_rev = cpar[c, CL.C_AI_REV0] * dt * demand
             cost_of_rev = 0.0
             if int(cpar[c, CL.C_ARCH]) == CL.A_AI_APP:
