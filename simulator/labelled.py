@@ -2,18 +2,20 @@
 
 :mod:`simulator.results` builds a :class:`Labelled`: variables with their
 dimensions and attributes, in file order, some of them coordinates, and the
-file's global attributes. A run writes it with h5netcdf directly
-(:meth:`Labelled.write_netcdf`); :meth:`Labelled.to_xarray` gives the same
-content as an ``xarray.Dataset`` when one is asked for (the API's
-``Report.datasets``). Importing xarray, and pandas with it, cost about a
-third of a second of every run, for a file of a few dozen small variables
-(``docs/performance.md`` section 3).
+file's global attributes. A run writes it with h5py (:meth:`Labelled.write_netcdf`);
+:meth:`Labelled.to_xarray` gives the same content as an ``xarray.Dataset``
+when one is asked for (the API's ``Report.datasets``). Importing xarray, and
+pandas with it, cost about a third of a second of every run, and h5netcdf's
+bookkeeping about 5 ms per variable (a results file has 50 or more), for a
+file of small arrays (``docs/performance.md`` section 3).
 
 The file is the one ``xarray.Dataset.to_netcdf(engine="h5netcdf")`` writes
-for the same Dataset: the same h5netcdf calls in the same order (global
-attributes; dimensions in order of first use; per variable: create, set
-attributes, write data), with the CF encodings xarray applies to the dtypes
-a results file holds:
+for the same Dataset: the same HDF5 objects made by the same h5py calls in
+the same order (global attributes; one placeholder dimension scale per
+dimension, in order of first use; per variable: create it, replace its
+dimension's placeholder if it is a coordinate, attach dimension scales, set
+``_Netcdf4Coordinates``/``_Netcdf4Dimid``, attributes, data), with the CF
+encodings xarray applies to the dtypes a results file holds:
 
 - floating point: ``_FillValue`` NaN;
 - ``datetime64`` (the ``time`` coordinate): int64 days since the first date,
@@ -22,8 +24,11 @@ a results file holds:
 - text: variable-length UTF-8 strings, no fill value;
 - integers: as they are, no fill value.
 
-Any other dtype is refused rather than written differently from xarray;
-``tests/test_labelled.py`` compares the files object by object.
+Only the hidden ``_NCProperties`` attribute differs: it names this package
+as the writer. Any other dtype, an unlimited (zero-length) dimension or a
+variable named as a dimension that is not its coordinate is refused rather
+than written differently; ``tests/test_labelled.py`` compares the files
+object by object with xarray's.
 """
 
 from __future__ import annotations
@@ -110,21 +115,71 @@ class Labelled:
         return ds.set_coords([n for n in self.variables if n in self.coords])
 
     def write_netcdf(self, path: str | os.PathLike) -> None:
-        """Write a NetCDF4 file with h5netcdf, as xarray's h5netcdf backend does."""
-        import h5netcdf
+        """Write a NetCDF4 file: the HDF5 objects, attributes and dimension scales
+        that ``xarray.Dataset.to_netcdf(engine="h5netcdf")`` creates, in the same
+        order, made with h5py directly (h5netcdf's bookkeeping cost about 5 ms
+        per variable; see the module docstring)."""
+        import h5py
+
+        from simulator import __version__
 
         encoded = [(name, *_encode(name, v)) for name, v in self.variables.items()]
-        with h5netcdf.File(path, "w", invalid_netcdf=None, decode_vlen_strings=True, driver=None,
-                           format="NETCDF4") as f:
+        sizes = self.sizes()
+        dim_ids = {d: np.int32(i) for i, d in enumerate(sizes)}
+        with h5py.File(path, "w", track_order=True) as f:
             for k, a in self.attrs.items():
-                f.attrs[k] = a
-            for d, n in self.sizes().items():
-                f.dimensions[d] = n
+                _set_attr(f.attrs, k, a)
+            for d, n in sizes.items():  # each dimension starts as a placeholder scale
+                if n == 0:
+                    raise ValueError(f"dimension {d} has length 0 (unlimited dimensions are not written here)")
+                scale = f.create_dataset(d, shape=(n,), dtype=">f4", track_order=True)
+                scale.attrs["_Netcdf4Dimid"] = np.array(dim_ids[d], dtype=np.int32)
+                scale.make_scale(_NOT_A_VARIABLE + f"{n:10}".encode("ascii"))
             for name, dims, data, attrs, dtype, fill in encoded:
-                var = f.create_variable(name, dtype=dtype, dimensions=dims, fillvalue=fill, chunks=None)
+                refs = []
+                if name in sizes:  # a coordinate variable replaces its dimension's placeholder
+                    if dims != (name,):
+                        raise ValueError(f"{name}: a variable named as a dimension must be its 1-d coordinate")
+                    placeholder = f[name]
+                    refs = list(placeholder.attrs.get("REFERENCE_LIST", []))
+                    for ref, axis in refs:
+                        f[ref].dims[axis].detach_scale(placeholder)
+                    del f[name]
+                fillvalue = None if fill is None else np.array(fill).astype(dtype)
+                var = f.create_dataset(name, tuple(sizes[d] for d in dims), dtype=dtype, data=None, chunks=None,
+                                       fillvalue=fillvalue, track_order=True)
+                if name in sizes:
+                    var.attrs["_Netcdf4Dimid"] = np.array(dim_ids[name], dtype=np.int32)
+                    var.make_scale(name)
+                    for ref, axis in refs:
+                        f[ref].dims[axis].attach_scale(var)
+                else:
+                    for axis, d in enumerate(dims):
+                        var.dims[axis].attach_scale(f[d])
+                if dims:
+                    var.attrs["_Netcdf4Coordinates"] = np.array([dim_ids[d] for d in dims], "int32")
+                    # as netCDF4 (and h5netcdf): the first dimension's id, unless set and non-zero
+                    if not var.attrs.get("_Netcdf4Dimid", False):
+                        var.attrs["_Netcdf4Dimid"] = f[dims[0]].attrs["_Netcdf4Dimid"]
+                if fillvalue is not None:
+                    _set_attr(var.attrs, "_FillValue", np.dtype(dtype).type(fillvalue))
                 for k, a in attrs.items():
-                    var.attrs[k] = a
+                    _set_attr(var.attrs, k, a)
                 var[...] = data
+            props = f"version=2,simulator={__version__},hdf5={h5py.version.hdf5_version},h5py={h5py.__version__}"
+            f.attrs["_NCProperties"] = np.array(props, dtype=h5py.string_dtype(encoding="ascii", length=len(props)))
+
+
+#: The NAME of a dimension scale that is not (yet) a coordinate variable (netCDF-C's text).
+_NOT_A_VARIABLE = b"This is a netCDF dimension but not a netCDF variable."
+
+
+def _set_attr(attrs, key: str, value) -> None:
+    """Set an attribute as netCDF writes it: scalars that are not text as 1-element arrays."""
+    dtype = value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
+    if np.isscalar(value) and dtype.kind not in "SU":
+        value = np.atleast_1d(value)
+    attrs[key] = value
 
 
 def _encode(name: str, v: Var):

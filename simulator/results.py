@@ -243,8 +243,9 @@ def remove_stale_temps(path: Path) -> list[Path]:
 
 
 def write_dataset(ds, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write NetCDF (h5netcdf) atomically: ``ds`` a :class:`~simulator.labelled.Labelled`
-    or an ``xarray.Dataset``.
+    """Write NetCDF atomically: ``ds`` a :class:`~simulator.labelled.Labelled`
+    (:meth:`~simulator.labelled.Labelled.write_netcdf`) or an ``xarray.Dataset``
+    (``to_netcdf`` with h5netcdf).
 
     The data go to a temporary file beside the target (see :func:`_temp_prefix`),
     which is renamed into place only when complete; on any error or interruption

@@ -3,7 +3,10 @@
 :meth:`simulator.labelled.Labelled.write_netcdf` must give, object by object,
 the HDF5 file ``xarray.Dataset.to_netcdf(engine="h5netcdf")`` writes for the
 same content: dtypes, shapes, layout, fill values, every attribute (CF
-encodings, dimension scales and their references) and the data bytes.
+encodings, dimension scales and their references, in creation order) and the
+data bytes. The one difference is the text of the hidden ``_NCProperties``
+attribute, which names the writing library (``simulator=...`` instead of
+``h5netcdf=...``).
 """
 
 import h5py
@@ -32,7 +35,10 @@ def _objects(path) -> list:
     """Every object of an HDF5 file in order, with everything a reader can see (repr, so NaN == NaN)."""
     out = []
     with h5py.File(path, "r") as f:
-        out.append(("/", [(k, _value(f, f.attrs[k])) for k in f.attrs], list(f.keys())))
+        props = f.attrs["_NCProperties"].decode("ascii")
+        assert props.startswith("version=2,") and ",hdf5=" in props, props
+        out.append(("/", [(k, _value(f, f.attrs[k]) if k != "_NCProperties" else "(writer)") for k in f.attrs],
+                    list(f.keys())))
 
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset):
