@@ -71,10 +71,10 @@ class Labelled:
         data = np.asarray(data)
         if data.ndim != len(dims):
             raise ValueError(f"{name}: {data.ndim}-d values for dimensions {dims}")
+        sizes = _sizes(v for k, v in self.variables.items() if k != name)
         for d, n in zip(dims, data.shape):
-            size = self.sizes().get(d)
-            if size is not None and size != n and not (name in self.variables and d in self.variables[name].dims):
-                raise ValueError(f"{name}: dimension {d} has length {size}, not {n}")
+            if sizes.get(d, n) != n:
+                raise ValueError(f"{name}: dimension {d} has length {sizes[d]}, not {n}")
         self.variables[name] = Var(dims, data, dict(attrs or {}))
         if coord:
             self.coords.add(name)
@@ -85,11 +85,7 @@ class Labelled:
 
     def sizes(self) -> dict[str, int]:
         """Dimension lengths, in order of first use (the file's dimension order)."""
-        out: dict[str, int] = {}
-        for v in self.variables.values():
-            for d, n in zip(v.dims, v.data.shape):
-                out.setdefault(d, n)
-        return out
+        return _sizes(self.variables.values())
 
     def merge(self, other: "Labelled") -> "Labelled":
         """This one's variables, then ``other``'s new ones; shared ones must be equal
@@ -170,6 +166,14 @@ class Labelled:
             f.attrs["_NCProperties"] = np.array(props, dtype=h5py.string_dtype(encoding="ascii", length=len(props)))
 
 
+def _sizes(variables) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in variables:
+        for d, n in zip(v.dims, v.data.shape):
+            out.setdefault(d, n)
+    return out
+
+
 #: The NAME of a dimension scale that is not (yet) a coordinate variable (netCDF-C's text).
 _NOT_A_VARIABLE = b"This is a netCDF dimension but not a netCDF variable."
 
@@ -190,7 +194,7 @@ def _encode(name: str, v: Var):
         return v.dims, data, attrs, data.dtype, np.nan
     if kind in "iu":
         return v.dims, data, attrs, data.dtype, None
-    if kind in "US":
+    if kind == "U":
         import h5py
 
         return v.dims, data.astype(object), attrs, h5py.string_dtype(), None

@@ -177,29 +177,24 @@ def market_data(scenario, market: np.ndarray | None, inputs, full: bool, summary
         units, long_name = MARKET_UNITS[name]
         attrs = {"units": units, "long_name": long_name}
         if full:
-            ds.add(name, ("path", "time"), market[v], attrs)
+            ds[name] = (("path", "time"), market[v], attrs)
         elif summary is not None:
-            ds.add(f"{name}_mean", ("time",), summary.market_mean[v], attrs)
-            ds.add(f"{name}_quantiles", ("quantile", "time"), summary.bands[:, v],
-                   {**attrs, **band_attrs(summary.exact, summary.relative_error)})
+            ds[f"{name}_mean"] = (("time",), summary.market_mean[v], attrs)
+            ds[f"{name}_quantiles"] = (("quantile", "time"), summary.bands[:, v],
+                                       {**attrs, **band_attrs(summary.exact, summary.relative_error)})
         else:
-            ds.add(f"{name}_mean", ("time",), market[v].mean(axis=0), attrs)
-            ds.add(f"{name}_quantiles", ("quantile", "time"), np.quantile(market[v], QUANTILES, axis=0),
-                   {**attrs, **band_attrs(True, 0.0)})
-    ds.add("network_hashrate", ("time",), inputs.network_hashrate, {"units": "EH/s", "long_name": "bitcoin network hashrate"})
-    ds.add("block_subsidy", ("time",), inputs.block_subsidy, {"units": "BTC", "long_name": "block subsidy"})
-    ds.add("correlation", ("factor", "factor2"), inputs.correlation.matrix,
-           {"long_name": "factor correlation used", "repaired": int(inputs.correlation.repaired)})
+            ds[f"{name}_mean"] = (("time",), market[v].mean(axis=0), attrs)
+            ds[f"{name}_quantiles"] = (("quantile", "time"), np.quantile(market[v], QUANTILES, axis=0),
+                                       {**attrs, **band_attrs(True, 0.0)})
+    ds["network_hashrate"] = (("time",), inputs.network_hashrate, {"units": "EH/s", "long_name": "bitcoin network hashrate"})
+    ds["block_subsidy"] = (("time",), inputs.block_subsidy, {"units": "BTC", "long_name": "block subsidy"})
+    ds["correlation"] = (("factor", "factor2"), inputs.correlation.matrix,
+                         {"long_name": "factor correlation used", "repaired": int(inputs.correlation.repaired)})
     ds.add_coord("factor", list(L.FACTORS))
     ds.add_coord("factor2", list(L.FACTORS))
     ds.attrs.update(provenance(scenario))
     ds.attrs["output"] = "full" if full else "summary"
     return ds
-
-
-def market_dataset(scenario, market: np.ndarray | None, inputs, full: bool, summary=None):
-    """:func:`market_data` as an ``xarray.Dataset``."""
-    return market_data(scenario, market, inputs, full, summary).to_xarray()
 
 
 #: Test-only hook: seconds to wait after the temporary file is complete and
@@ -391,8 +386,3 @@ def company_data(scenario, res: dict, full: bool) -> Labelled:
             units, long_name = COMPANY_UNITS[name]
             ds[name] = (("company", "path", "time"), res["full"][v], {"units": units, "long_name": long_name})
     return ds
-
-
-def company_dataset(scenario, res: dict, full: bool):
-    """:func:`company_data` as an ``xarray.Dataset``."""
-    return company_data(scenario, res, full).to_xarray()
