@@ -35,7 +35,7 @@ def main(scenario_file: str = "scenarios/avalanche.yaml", paths: int = 512) -> N
     _mark("import the scenario schema (pydantic)")
     sc = load_scenario(scenario_file, (), paths=paths)
     _mark("read and validate the scenario")
-    from simulator._kernels._jit import without_optional_scipy
+    from simulator._kernels._jit import without_optional_imports
     from simulator.company import pack_companies
     from simulator.drivers import pack_market
     from simulator.resources import check_fits
@@ -46,7 +46,7 @@ def main(scenario_file: str = "scenarios/avalanche.yaml", paths: int = 512) -> N
     check_fits(sc, False, target)
     mi, ci = pack_market(sc), pack_companies(sc)
     _mark("check_fits, pack")
-    with without_optional_scipy():
+    with without_optional_imports():
         s = run_summary(sc, inputs=mi, companies=ci)
     _mark("first kernel call: numba's CPU target, cached kernel load, the run")
     from simulator.results import company_data, market_data, write_dataset

@@ -121,10 +121,10 @@ def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force
     """Run SCENARIOS and write results."""
     with _guarded():
         try:
-            from simulator._kernels._jit import without_optional_scipy
+            from simulator._kernels._jit import without_optional_imports
             from simulator.api import run_files
 
-            with without_optional_scipy():
+            with without_optional_imports():
                 report = run_files(
                     scenarios, overrides=overrides, paths=paths, seed=seed, horizon_years=horizon,
                     full=output_mode == "full", out_path=out_path, force=force, threads=threads,
@@ -151,10 +151,10 @@ def rerun(results, out_path, force, check, threads, verbose):
     """Reproduce RESULTS from the scenario, seed and options stored in it."""
     with _guarded():
         try:
-            from simulator._kernels._jit import without_optional_scipy
+            from simulator._kernels._jit import without_optional_imports
             from simulator.api import rerun_file, same_data
 
-            with without_optional_scipy():
+            with without_optional_imports():
                 report = rerun_file(results, out_path, force=force, threads=threads)
             (written,) = report.written.values()
             differ = same_data(results, written) if check else []

@@ -9,8 +9,8 @@
   40 % slower, while LLVM inlines the small helpers anyway when it links them
   (measured: same or better speed, see ``docs/performance.md``).
 
-:func:`without_optional_scipy` keeps numba from importing scipy when it first
-loads its CPU target (command-line runs).
+:func:`without_optional_imports` keeps numba from importing scipy and cffi when
+it first loads its CPU target (command-line runs).
 """
 
 import contextlib
@@ -31,29 +31,31 @@ jit_inline = numba.njit(**_OPTIONS)
 pjit = numba.njit(parallel=True, **_OPTIONS)
 
 
-#: What numba imports, only to learn whether BLAS is there, when it first loads its CPU target.
-_NUMBA_OPTIONAL_SCIPY = "scipy.linalg.cython_blas"
+#: Modules numba imports when it first loads its CPU target, only to learn whether
+#: optional features are there: BLAS for inner products (``np.dot`` & co.;
+#: ``numba.np.arraymath`` imports the whole of ``scipy.linalg`` for it, about
+#: 0.3 s) and cffi functions as kernel arguments (about 0.04 s).
+NUMBA_OPTIONAL_IMPORTS = ("scipy.linalg.cython_blas", "cffi")
 
 
 @contextlib.contextmanager
-def without_optional_scipy():
-    """Within the block, numba's optional ``import scipy.linalg.cython_blas`` fails at once.
+def without_optional_imports():
+    """Within the block, numba's optional imports (:data:`NUMBA_OPTIONAL_IMPORTS`) fail at once.
 
-    The first kernel call of a process makes numba load its CPU target, whose
-    ``numba.np.arraymath`` imports ``scipy.linalg`` (about 0.3 s, the whole of
-    ``scipy.linalg``) to decide whether inner products (``np.dot`` & co.) may use
-    BLAS, and falls back to a loop when the import fails. No kernel here uses
-    them, and scipy is not a dependency of a run (only of the tests), so a run
-    does what an install without scipy does. The block only fails that one
-    import while it lasts, and changes nothing if scipy's BLAS module is
-    already imported. Used by the command line around a run, not by the library.
+    numba catches the ImportError and does without the feature, as on an
+    install without scipy or cffi. No kernel here uses inner products or cffi,
+    and neither package is a dependency of a run (scipy only of the tests),
+    so the kernels, cached or compiled, and their results are the same. Only
+    modules not yet imported are blocked, and only while the block lasts;
+    numba keeps its answer (no BLAS, no cffi) for the rest of the process.
+    Used by the command line around a run, not by the library.
     """
-    if _NUMBA_OPTIONAL_SCIPY in sys.modules:
-        yield
-        return
-    sys.modules[_NUMBA_OPTIONAL_SCIPY] = None  # import of a None entry raises ImportError without importing parents
+    blocked = [m for m in NUMBA_OPTIONAL_IMPORTS if m not in sys.modules]
+    for m in blocked:
+        sys.modules[m] = None  # importing a None entry raises ImportError without importing its parents
     try:
         yield
     finally:
-        if sys.modules.get(_NUMBA_OPTIONAL_SCIPY, 0) is None:
-            del sys.modules[_NUMBA_OPTIONAL_SCIPY]
+        for m in blocked:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]
