@@ -5,9 +5,9 @@ dimensions and attributes, in file order, some of them coordinates, and the
 file's global attributes. A run writes it with h5py (:meth:`Labelled.write_netcdf`);
 :meth:`Labelled.to_xarray` gives the same content as an ``xarray.Dataset``
 when one is asked for (the API's ``Report.datasets``). Importing xarray, and
-pandas with it, cost about a third of a second of every run, and h5netcdf's
-bookkeeping about 5 ms per variable (a results file has 50 or more), for a
-file of small arrays (``docs/performance.md`` section 3).
+pandas with it, cost about a third of a second of every run, and writing
+through xarray and h5netcdf about three times as long as with h5py for the
+55 small variables of a summary file (``docs/performance.md`` section 3).
 
 The file is the one ``xarray.Dataset.to_netcdf(engine="h5netcdf")`` writes
 for the same Dataset: the same HDF5 objects made by the same h5py calls in
@@ -113,8 +113,7 @@ class Labelled:
     def write_netcdf(self, path: str | os.PathLike) -> None:
         """Write a NetCDF4 file: the HDF5 objects, attributes and dimension scales
         that ``xarray.Dataset.to_netcdf(engine="h5netcdf")`` creates, in the same
-        order, made with h5py directly (h5netcdf's bookkeeping cost about 5 ms
-        per variable; see the module docstring)."""
+        order, made with h5py directly (see the module docstring)."""
         import h5py
 
         from simulator import __version__
