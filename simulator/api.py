@@ -10,9 +10,10 @@ from typing import Sequence
 
 @dataclass
 class Report:
-    """What a run produced: per-scenario datasets and where they were written."""
+    """What a run produced: per-scenario results and where they were written."""
 
-    datasets: dict = field(default_factory=dict)
+    #: scenario name -> :class:`simulator.labelled.Labelled` (the content of the results file)
+    labelled: dict = field(default_factory=dict)
     written: dict = field(default_factory=dict)
     #: scenario name -> one-line notices for the user (e.g. a repaired correlation matrix)
     notices: dict = field(default_factory=dict)
@@ -20,20 +21,32 @@ class Report:
     companies: dict = field(default_factory=dict)
     #: with several scenarios: {"weights": {scenario: w}, "companies": {company: summary}}
     blend: dict | None = None
+    _datasets: dict | None = field(default=None, init=False, repr=False)
+
+    @property
+    def datasets(self) -> dict:
+        """scenario name -> ``xarray.Dataset``: the results as xarray (imported on first use)."""
+        if self._datasets is None or self._datasets.keys() != self.labelled.keys():
+            self._datasets = {name: d.to_xarray() for name, d in self.labelled.items()}
+        return self._datasets
 
     def summary(self) -> dict:
+        import numpy as np
+
+        from simulator.results import QUANTILES
+
         out = {}
-        for name, ds in self.datasets.items():
+        for name, ds in self.labelled.items():
             s = {"file": str(self.written.get(name, "")), "paths": int(ds.attrs["paths"]),
                  "seed": int(ds.attrs["seed"]), "drivers_at_horizon": {}}
             for var in ("btc_price", "short_rate", "hy_spread", "gpu_price", "ai_demand", "inference_cost",
                         "app_gross_margin", "power_price"):
-                if f"{var}_quantiles" in ds:
-                    q = ds[f"{var}_quantiles"].isel(time=-1).values
-                    mean = float(ds[f"{var}_mean"].isel(time=-1))
-                else:
-                    q = ds[var].isel(time=-1).quantile([0.05, 0.25, 0.5, 0.75, 0.95]).values
-                    mean = float(ds[var].isel(time=-1).mean())
+                if f"{var}_quantiles" in ds:  # dims (quantile, time)
+                    q = ds[f"{var}_quantiles"][:, -1]
+                    mean = float(ds[f"{var}_mean"][-1])
+                else:  # every path, dims (path, time); NaN skipped as xarray's quantile and mean do
+                    q = np.nanquantile(ds[var][:, -1], QUANTILES)
+                    mean = float(np.nanmean(ds[var][:, -1]))
                 s["drivers_at_horizon"][var] = {"mean": mean, "p5": float(q[0]), "p50": float(q[2]), "p95": float(q[4])}
             s["notices"] = list(self.notices.get(name, []))
             if name in self.companies:
@@ -230,7 +243,7 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
     from simulator.engine import run, run_reference, set_threads
     from simulator.errors import OutputError
     from simulator.resources import check_fits
-    from simulator.results import company_dataset, market_dataset, write_dataset
+    from simulator.results import company_data, market_data, write_dataset
 
     exact_bytes = EXACT_BYTES if exact_bytes is None else exact_bytes
     for t in targets:
@@ -263,9 +276,9 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
                        "summary": s}
             results.append(res)
     for sc, mi, ci, target, res in zip(scenarios, inputs, companies, targets, results):
-        ds = market_dataset(sc, res["market"], mi, full=full, summary=res.get("summary"))
+        ds = market_data(sc, res["market"], mi, full=full, summary=res.get("summary"))
         if ci.n:
-            ds = ds.merge(company_dataset(sc, res, full=full))
+            ds = ds.merge(company_data(sc, res, full=full))
             report.companies[sc.name] = summarise(res["pint"], res["pflt"], ci.names, ci.opening_debt,
                                                   mi.n_steps, mi.months_per_step,
                                                   counterparties=ci.counterparties())
@@ -274,7 +287,7 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise OutputError(f"cannot create folder {target.parent}: {e.strerror or e}") from None
-        report.datasets[sc.name] = ds
+        report.labelled[sc.name] = ds
         if mi.correlation.repaired:
             report.notices.setdefault(sc.name, []).append(mi.correlation.notice())
         report.written[sc.name] = write_dataset(ds, target, force=force)

@@ -121,13 +121,15 @@ def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force
     """Run SCENARIOS and write results."""
     with _guarded():
         try:
+            from simulator._kernels._jit import without_optional_imports
             from simulator.api import run_files
 
-            report = run_files(
-                scenarios, overrides=overrides, paths=paths, seed=seed, horizon_years=horizon,
-                full=output_mode == "full", out_path=out_path, force=force, threads=threads,
-                quiet=quiet or as_json, engine=engine,
-            )
+            with without_optional_imports():
+                report = run_files(
+                    scenarios, overrides=overrides, paths=paths, seed=seed, horizon_years=horizon,
+                    full=output_mode == "full", out_path=out_path, force=force, threads=threads,
+                    quiet=quiet or as_json, engine=engine,
+                )
         except Exception as err:  # noqa: BLE001 - every error becomes one line
             _fail(err, verbose)
             return
@@ -149,9 +151,11 @@ def rerun(results, out_path, force, check, threads, verbose):
     """Reproduce RESULTS from the scenario, seed and options stored in it."""
     with _guarded():
         try:
+            from simulator._kernels._jit import without_optional_imports
             from simulator.api import rerun_file, same_data
 
-            report = rerun_file(results, out_path, force=force, threads=threads)
+            with without_optional_imports():
+                report = rerun_file(results, out_path, force=force, threads=threads)
             (written,) = report.written.values()
             differ = same_data(results, written) if check else []
         except Exception as err:  # noqa: BLE001 - every error becomes one line

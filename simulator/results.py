@@ -1,4 +1,4 @@
-"""Raw arrays -> labelled xarray Datasets, summaries, and result files.
+"""Raw arrays -> labelled results (:class:`simulator.labelled.Labelled`), result files.
 
 Time axis: ``time`` holds the last day of each step's final month; driver
 values are as of that date, flows are over the step that ends then.
@@ -20,6 +20,7 @@ import numpy as np
 from simulator import __version__
 from simulator._kernels import layout as L
 from simulator.errors import OutputError
+from simulator.labelled import Labelled
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -40,16 +41,11 @@ MARKET_UNITS = {
 }
 
 
-def time_index(simulation):
-    """Month-end dates at the end of each step."""
-    import pandas as pd
-
-    first = pd.Period(simulation.start, freq="M")
-    mps = simulation.months_per_step
-    return pd.DatetimeIndex(
-        [(first + (k + 1) * mps - 1).to_timestamp(how="end").normalize() for k in range(simulation.n_steps)],
-        name="time",
-    )
+def time_index(simulation) -> np.ndarray:
+    """Month-end dates at the end of each step (``datetime64[ns]``, midnight)."""
+    first = np.datetime64(simulation.start, "M")
+    month_ends = first + np.arange(1, simulation.n_steps + 1) * simulation.months_per_step
+    return (month_ends.astype("datetime64[D]") - np.timedelta64(1, "D")).astype("datetime64[ns]")
 
 
 def data_files(scenario) -> dict[str, str]:
@@ -163,22 +159,20 @@ def band_attrs(exact: bool, relative_error: float) -> dict:
             "band_absolute_error_near_zero": ABSOLUTE_ERROR}
 
 
-def market_dataset(scenario, market: np.ndarray | None, inputs, full: bool, summary=None):
-    """Market arrays ``[var, path, step]`` -> Dataset.
+def market_data(scenario, market: np.ndarray | None, inputs, full: bool, summary=None) -> Labelled:
+    """Market arrays ``[var, path, step]`` -> labelled results.
 
     ``full``: every path, dims ``(path, time)``. Otherwise per-step mean and
     quantiles over paths, dims ``(quantile, time)``: from ``market`` (exact),
     or from a streamed :class:`simulator.stream.Summary` (``summary``; exact
     or the histogram sketch, as its attributes say).
     """
-    import xarray as xr
-
-    time = time_index(scenario.simulation)
-    ds = xr.Dataset(coords={"time": time})
+    ds = Labelled()
+    ds.add_coord("time", time_index(scenario.simulation))
     if full:
-        ds = ds.assign_coords(path=np.arange(market.shape[1]))
+        ds.add_coord("path", np.arange(market.shape[1]))
     else:
-        ds = ds.assign_coords(quantile=np.asarray(QUANTILES))
+        ds.add_coord("quantile", np.asarray(QUANTILES))
     for v, name in enumerate(L.MARKET_VARS):
         units, long_name = MARKET_UNITS[name]
         attrs = {"units": units, "long_name": long_name}
@@ -196,7 +190,8 @@ def market_dataset(scenario, market: np.ndarray | None, inputs, full: bool, summ
     ds["block_subsidy"] = (("time",), inputs.block_subsidy, {"units": "BTC", "long_name": "block subsidy"})
     ds["correlation"] = (("factor", "factor2"), inputs.correlation.matrix,
                          {"long_name": "factor correlation used", "repaired": int(inputs.correlation.repaired)})
-    ds = ds.assign_coords(factor=list(L.FACTORS), factor2=list(L.FACTORS))
+    ds.add_coord("factor", list(L.FACTORS))
+    ds.add_coord("factor2", list(L.FACTORS))
     ds.attrs.update(provenance(scenario))
     ds.attrs["output"] = "full" if full else "summary"
     return ds
@@ -243,7 +238,9 @@ def remove_stale_temps(path: Path) -> list[Path]:
 
 
 def write_dataset(ds, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write NetCDF (h5netcdf) atomically.
+    """Write NetCDF atomically: ``ds`` a :class:`~simulator.labelled.Labelled`
+    (:meth:`~simulator.labelled.Labelled.write_netcdf`) or an ``xarray.Dataset``
+    (``to_netcdf`` with h5netcdf).
 
     The data go to a temporary file beside the target (see :func:`_temp_prefix`),
     which is renamed into place only when complete; on any error or interruption
@@ -270,7 +267,10 @@ def write_dataset(ds, path: str | os.PathLike, force: bool = False) -> Path:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a result gets ordinary permissions
-        ds.to_netcdf(tmp, engine="h5netcdf")
+        if isinstance(ds, Labelled):
+            ds.write_netcdf(tmp)
+        else:
+            ds.to_netcdf(tmp, engine="h5netcdf")
         delay = os.environ.get(TEST_WRITE_DELAY_ENV)
         if delay:  # short sleeps: a signal delivered to another thread is still seen promptly
             end = time.monotonic() + float(delay)
@@ -315,16 +315,14 @@ COMPANY_UNITS = {
 }
 
 
-def company_dataset(scenario, res: dict, full: bool):
-    """Company results -> Dataset with dims ``company``, ``path`` and ``time``.
+def company_data(scenario, res: dict, full: bool) -> Labelled:
+    """Company results -> labelled results with dims ``company``, ``path`` and ``time``.
 
     Always: per company and path the default step and cause, recovery step and
     status (CF flag attributes), stress and trough steps; per company and step
     the cumulative PD with Wilson 95 % bounds; the FCF recovery curve. With
     ``full``: every line of :data:`COMPANY_UNITS` over (company, path, time).
     """
-    import xarray as xr
-
     from simulator._kernels import company_layout as CL
     from simulator.company.codes import DefaultCause, RecoveryStatus, flag_attrs
     from simulator.company.summary import equal_weights, pd_curve, recovery_curve
@@ -332,8 +330,10 @@ def company_dataset(scenario, res: dict, full: bool):
     ci = res["companies"]
     pint, pflt = res["pint"], res["pflt"]
     n_paths, n_steps = pint.shape[0], scenario.simulation.n_steps
-    ds = xr.Dataset(coords={"company": list(ci.names), "path": np.arange(n_paths),
-                            "time": time_index(scenario.simulation)})
+    ds = Labelled()
+    ds.add_coord("company", list(ci.names))
+    ds.add_coord("path", np.arange(n_paths))
+    ds.add_coord("time", time_index(scenario.simulation))
     step = "step index from 0 (the first simulated step), -1 if none"
     per_path = {
         "default_month": (CL.P_DEFAULT_MONTH, np.int32, {"long_name": "step of default", "units": "1", "description": step}),
@@ -353,7 +353,7 @@ def company_dataset(scenario, res: dict, full: bool):
     ds["pd_upper"] = (("company", "time"), hi, {"units": "1", "long_name": "Wilson 95 % upper bound of pd_cumulative"})
     ds["recovery_curve"] = (("company", "steps_since_stress"), recovery_curve(pint, equal_weights(n_paths), n_steps),
                             {"units": "1", "long_name": "P(FCF recovered within m steps of the stress start | stressed)"})
-    ds = ds.assign_coords(steps_since_stress=np.arange(n_steps + 1))
+    ds.add_coord("steps_since_stress", np.arange(n_steps + 1))
     from simulator._kernels import summary as SK
 
     if res.get("counts") is not None:  # streamed summary mode
@@ -372,7 +372,7 @@ def company_dataset(scenario, res: dict, full: bool):
         lit = counts[:, col]
         share = np.where(n_alive > 0, lit / np.maximum(n_alive, 1), np.nan)
         ds[name] = (("company", "time"), share, {"units": "1", "long_name": f"share of paths alive at the step with the {text} lit"})
-    ds = ds.assign_coords(quantile=np.asarray(QUANTILES))
+    ds.add_coord("quantile", np.asarray(QUANTILES))
     n_comp = len(ci.names)
     for k, o in enumerate(SK.COMPANY_BANDS):
         name = CL.OUT_NAMES[o]

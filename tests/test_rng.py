@@ -17,7 +17,7 @@ from simulator._kernels import layout as L
 from simulator.drivers import pack_market
 from simulator.drivers.checks import se_mean, se_var
 from simulator.engine import run_market, set_threads
-from simulator.results import market_dataset
+from simulator.results import market_data
 from simulator.rng import draw, market_stream_kinds
 from simulator.scenario import load_scenario
 from tests.conftest import SCENARIOS
@@ -143,7 +143,7 @@ def test_same_seed_same_dataset_other_seed_other_dataset(full):
     def dataset(seed):
         sc = _scenario(seed)
         mi = pack_market(sc)
-        return market_dataset(sc, run_market(sc, inputs=mi), mi, full=full)
+        return market_data(sc, run_market(sc, inputs=mi), mi, full=full).to_xarray()
 
     a, b, c = dataset(SEED), dataset(SEED), dataset(SEED + 1)
     assert a.identical(b)

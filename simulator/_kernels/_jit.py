@@ -9,7 +9,13 @@
   inlined copy and made the cold compile of the market kernel about 40 %
   slower, while LLVM inlines the small helpers anyway when it links them
   (measured: same or better speed, see ``docs/performance.md``).
+
+:func:`without_optional_imports` keeps numba from importing scipy and cffi when
+it first loads its CPU target (command-line runs).
 """
+
+import contextlib
+import sys
 
 import numba
 
@@ -29,3 +35,33 @@ jit_ir_inline = numba.njit(inline="always", **_OPTIONS)
 #: run serial block kernels on a thread pool instead (:mod:`simulator._kernels.blocks`):
 #: the parfor pass roughly doubles the compile work of a large per-path body.
 pjit = numba.njit(parallel=True, **_OPTIONS)
+
+
+#: Modules numba imports when it first loads its CPU target, only to learn whether
+#: optional features are there: BLAS for inner products (``np.dot`` & co.;
+#: ``numba.np.arraymath`` imports the whole of ``scipy.linalg`` for it, about
+#: 0.3 s) and cffi functions as kernel arguments (about 0.04 s).
+NUMBA_OPTIONAL_IMPORTS = ("scipy.linalg.cython_blas", "cffi")
+
+
+@contextlib.contextmanager
+def without_optional_imports():
+    """Within the block, numba's optional imports (:data:`NUMBA_OPTIONAL_IMPORTS`) fail at once.
+
+    numba catches the ImportError and does without the feature, as on an
+    install without scipy or cffi. No kernel here uses inner products or cffi,
+    and neither package is a dependency of a run (scipy only of the tests),
+    so the kernels, cached or compiled, and their results are the same. Only
+    modules not yet imported are blocked, and only while the block lasts;
+    numba keeps its answer (no BLAS, no cffi) for the rest of the process.
+    Used by the command line around a run, not by the library.
+    """
+    blocked = [m for m in NUMBA_OPTIONAL_IMPORTS if m not in sys.modules]
+    for m in blocked:
+        sys.modules[m] = None  # importing a None entry raises ImportError without importing its parents
+    try:
+        yield
+    finally:
+        for m in blocked:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]

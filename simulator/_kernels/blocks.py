@@ -23,6 +23,24 @@ from concurrent.futures import ThreadPoolExecutor
 BLOCK_PATHS = 512
 
 
+def num_threads() -> int:
+    """numba's thread count, without starting numba's threading layer when nothing has
+    changed the count.
+
+    ``numba.get_num_threads()`` launches the threading layer (OpenMP/TBB/workqueue,
+    about 20 ms) on first use, which nothing here needs: the blocks run on a
+    Python thread pool. ``numba.set_num_threads`` launches it before setting a
+    count, so while it is not launched the count is numba's default,
+    ``NUMBA_NUM_THREADS`` (numba's documented default).
+    """
+    import numba
+    from numba.np.ufunc import parallel
+
+    if not getattr(parallel, "_is_initialized", True):
+        return numba.config.NUMBA_NUM_THREADS
+    return numba.get_num_threads()
+
+
 def run_blocks(block_kernel, n_paths: int, args: tuple, threads: int | None = None,
                block: int = BLOCK_PATHS) -> None:
     """Call ``block_kernel(p_begin, p_end, *args)`` over ``[0, n_paths)`` in blocks.
@@ -32,9 +50,7 @@ def run_blocks(block_kernel, n_paths: int, args: tuple, threads: int | None = No
     block, it runs in the calling thread.
     """
     if threads is None:
-        import numba
-
-        threads = numba.get_num_threads()
+        threads = num_threads()
     if n_paths <= 0:
         return
     if threads <= 1 or n_paths <= block:
