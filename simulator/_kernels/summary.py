@@ -8,10 +8,14 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
 - the per-path scalars ``pint``/``pflt`` of the chunk's paths;
 - per block slot: integer counts per company and step (``counts``) and the
   sums of the market variables over the block's paths in path order (``sums``);
-- the chunk's band values ``vals[var, path, step]`` (market variables, then
-  company cash, FCF and net leverage, NaN where the company is not alive), a
-  buffer reused chunk after chunk, which the engine either copies (exact
-  quantiles) or folds into :func:`hist_rows` histograms (the sketch).
+- the band values ``vals[var, step, voff + path]`` (market variables, then
+  company cash, FCF and net leverage, NaN where the company is not alive):
+  straight into the store of the whole run (exact quantiles, ``voff`` the
+  chunk's first path), or into a chunk buffer reused chunk after chunk, which
+  :func:`hist_rows` folds into the histograms (the sketch). Each ``[var,
+  step]`` row is contiguous over the paths, so the readers (:func:`hist_rows`,
+  :mod:`simulator._kernels.quantiles`) stream whole rows; the writer's 28
+  rows per step stay in cache while a block fills them path by path.
 
 Block slots are fixed by the global path index (chunks start on multiples of
 the block), so the engine can add the slots in global block order and get the
@@ -76,7 +80,7 @@ def bin_index(x):
 @jit
 def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series,
                   rate_series, dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, block,
-                  pint, pflt, counts, sums, vals):
+                  pint, pflt, counts, sums, vals, voff):
     """Simulate chunk-local paths ``p_begin .. p_end - 1`` (global ``path0 + p``) and reduce them.
 
     Parameters
@@ -89,8 +93,8 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
         Zeroed by the caller; slot ``p // block`` gets path ``p``.
     sums : float64[n_slots, N_MARKET_VARS, n_steps]
         Zeroed by the caller; market variables summed over the slot's paths in path order.
-    vals : float64[N_MARKET_VARS + 3 n_comp, chunk, n_steps]
-        Band values of each path (NaN for a company not alive in the step).
+    vals : float64[N_MARKET_VARS + 3 n_comp, n_steps, >= voff + chunk]
+        Band values of path ``p`` at ``vals[:, :, voff + p]`` (NaN for a company not alive in the step).
     """
     n_comp = cpar.shape[0]
     nm = L.N_MARKET_VARS
@@ -102,10 +106,11 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
         slot = p // block
         market_path(k0, k1, path0 + p, p, n_steps, dt, mps, chol, params, models,
                     btc_series, rate_series, no_shocks, buf)
-        for v in range(nm):
-            for t in range(n_steps):
+        q = voff + p
+        for t in range(n_steps):
+            for v in range(nm):
                 x = buf[t, v]
-                vals[v, p, t] = x
+                vals[v, t, q] = x
                 sums[slot, v, t] += x
         pint[p, :, :] = 0
         pflt[p, :, :] = 0.0
@@ -116,7 +121,7 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
             for t in range(n_steps):
                 stepped = fp[CL.O_ALIVE, c, t] > 0.5
                 for k in range(N_COMPANY_BANDS):
-                    vals[nm + N_COMPANY_BANDS * c + k, p, t] = fp[COMPANY_BANDS[k], c, t] if stepped else math.nan
+                    vals[nm + N_COMPANY_BANDS * c + k, t, q] = fp[COMPANY_BANDS[k], c, t] if stepped else math.nan
                 if stepped:
                     counts[slot, c, CN_STEPPED, t] += 1
                 a = al[c, t]
@@ -148,21 +153,33 @@ def bin_of_bits(b):
 
 
 @jit
-def hist_rows(v_begin, v_end, vals, n_paths, hist):
-    """Add ``vals[v, :n_paths, t]`` into ``hist[v, t, bin]`` for rows ``v_begin .. v_end - 1`` (NaN skipped).
+def hist_rows(v_begin, v_end, vals, n_paths, hist, v_min, v_max):
+    """Add ``vals[v, t, :n_paths]`` into ``hist[v, t, bin]`` for rows ``v_begin .. v_end - 1`` (NaN
+    skipped), and fold the row's minimum and maximum into ``v_min[v, t]`` / ``v_max[v, t]`` (NaN
+    until a row has a value).
 
-    Tiles of 64 paths, step by step inside a tile, so that both the tile of
-    values and the histogram row of a step stay in cache; bins from the
-    float's bits.
+    One pass over each contiguous row; the histogram row of a step stays in
+    cache while it is read; bins from the float's bits.
     """
-    n_steps = vals.shape[2]
+    n_steps = vals.shape[1]
     bits = vals.view(np.int64)
     for v in range(v_begin, v_end):
-        for p0 in range(0, n_paths, 64):
-            p1 = min(p0 + 64, n_paths)
-            for t in range(n_steps):
-                h = hist[v, t]
-                for p in range(p0, p1):
-                    x = vals[v, p, t]
-                    if x == x:
-                        h[bin_of_bits(bits[v, p, t])] += 1
+        for t in range(n_steps):
+            h = hist[v, t]
+            x_row = vals[v, t]
+            b_row = bits[v, t]
+            lo = math.inf
+            hi = -math.inf
+            n = 0
+            for p in range(n_paths):
+                x = x_row[p]
+                if x == x:
+                    h[bin_of_bits(b_row[p])] += 1
+                    lo = min(lo, x)
+                    hi = max(hi, x)
+                    n += 1
+            if n > 0:
+                if not lo >= v_min[v, t]:  # also when v_min is still NaN
+                    v_min[v, t] = lo
+                if not hi <= v_max[v, t]:
+                    v_max[v, t] = hi
