@@ -96,7 +96,7 @@ def exact_bands(vals: np.ndarray, qs, n_paths: int | None = None) -> np.ndarray:
     """Bands from band values ``vals[var, step, path]`` (paths ``:n_paths``): :func:`numpy.quantile`
     for the market rows, the same over the non-NaN values for company rows (NaN = not alive).
 
-    ``vals`` is overwritten (C-contiguous float64 required). The rows are spread over numba's threads.
+    ``vals``: C-contiguous float64 (not modified). The rows are spread over numba's threads.
     """
     from simulator._kernels.blocks import run_blocks
     from simulator._kernels.quantiles import exact_rows

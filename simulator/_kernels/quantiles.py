@@ -43,7 +43,7 @@ def exact_rows(r_begin, r_end, vals, n_vals, n_plain, qs, out):
     vals : float64[n_rows, >= n_vals]
         Rows of band values (first ``n_vals`` entries). Rows ``>= n_plain`` skip
         NaN (a company not alive); rows ``< n_plain`` give NaN if they hold one,
-        as :func:`numpy.quantile` does. The rows are overwritten (NaN squeezed out).
+        as :func:`numpy.quantile` does. Not modified.
     qs : float64[n_q]
     out : float64[n_q, n_rows]
         NaN for a row without values.
@@ -68,17 +68,14 @@ def exact_rows(r_begin, r_end, vals, n_vals, n_plain, qs, out):
         nan = False
         b_lo = N_BINS
         b_hi = -1
-        for i in range(n_vals):
-            v = x[i]
-            if v == v:
-                x[m] = v
-                b = bin_of_bits(bits[m])
-                counts[b] += 1
-                b_lo = min(b_lo, b)
-                b_hi = max(b_hi, b)
-                m += 1
-            else:
-                nan = True
+        for i in range(n_vals):  # branch-free: NaN come in no predictable order
+            ok = x[i] == x[i]
+            b = bin_of_bits(bits[i])
+            counts[b] += ok
+            b_lo = min(b_lo, b) if ok else b_lo
+            b_hi = max(b_hi, b) if ok else b_hi
+            m += ok
+            nan |= not ok
         if m == 0 or (nan and r < n_plain):
             for i in range(nq):
                 out[i, r] = math.nan
@@ -112,9 +109,9 @@ def exact_rows(r_begin, r_end, vals, n_vals, n_plain, qs, out):
             for s in range(n_sel):
                 start[s + 1] = start[s] + counts[bins[s]]
                 fill[s] = start[s]
-            for i in range(m):
+            for i in range(n_vals):
                 s = slot_of[bin_of_bits(bits[i])]
-                if s >= 0:
+                if s >= 0 and x[i] == x[i]:  # a NaN's bits fall in an end bin
                     cand[fill[s]] = x[i]
                     fill[s] += 1
             for i in range(nq):

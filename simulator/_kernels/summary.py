@@ -138,18 +138,16 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
 @jit
 def bin_of_bits(b):
     """:func:`bin_index` of the float whose IEEE-754 bits are ``b`` (int64, not a NaN), by integer
-    operations only: the biased exponent and the top ``SUB_BITS`` mantissa bits are the bin."""
-    neg = b < 0
+    operations only: the biased exponent and the top ``SUB_BITS`` mantissa bits are the bin.
+
+    Branch-free (values of both signs, or around the zero bin, come in no
+    predictable order): the position ``j`` within a sign is clamped to ``-1``
+    (the zero bin) and ``NB`` (the end bin), then mirrored for a negative value.
+    """
     a = b & 0x7FFFFFFFFFFFFFFF
-    e = (a >> 52) - 1023
-    if e < E_MIN:
-        return NB + 1
-    if e >= E_MAX:
-        return 0 if neg else 2 * NB + 2
-    j = ((e - E_MIN) << SUB_BITS) + ((a >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1))
-    if neg:
-        return NB - j
-    return NB + 2 + j
+    j = ((((a >> 52) - 1023 - E_MIN) << SUB_BITS) + ((a >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1)))
+    j = min(max(j, -1), NB) + 1
+    return NB + 1 - j if b < 0 else NB + 1 + j
 
 
 @jit
