@@ -30,8 +30,10 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 
-#: Paths per chunk (a multiple of the block). Chunk buffers are reused chunk after chunk.
-CHUNK_PATHS = 8192
+#: Paths per chunk (a multiple of the block), or one block per thread if that is more. Chunk
+#: buffers are reused chunk after chunk; 4096 paths keep avalanche's chunk of band values at
+#: 55 MB (8192 paths: 110 MB, measurably slower on one thread: docs/performance.md, section 8).
+CHUNK_PATHS = 4096
 #: Memory the exact quantile path may use for the band values of the whole run.
 EXACT_BYTES = 256 * 2**20
 
@@ -86,10 +88,15 @@ def sketch_bytes(n_steps: int, n_comp: int) -> int:
     return (L.N_MARKET_VARS + N_COMPANY_BANDS * n_comp) * n_steps * N_BINS * 4
 
 
-def _row_stride(n_paths: int) -> int:
-    """Row length of a ``[var, step, path]`` band buffer: the paths rounded up to a cache line and
-    one line more, so that the rows a path writes do not all map to the same cache sets."""
-    return -(-n_paths // 8) * 8 + 8
+def _band_buffer(nv: int, n_steps: int, n_paths: int) -> np.ndarray:
+    """Uninitialised ``float64[nv, n_steps, row]`` for band values, rows of ``n_paths`` rounded up
+    to a cache line plus one line (the rows of a tile do not all map to the same cache sets), the
+    first row 64-byte aligned: :func:`~simulator._kernels.summary.summary_block` then writes whole
+    cache lines."""
+    row = -(-n_paths // 8) * 8 + 8
+    raw = np.empty(nv * n_steps * row + 8)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip:skip + nv * n_steps * row].reshape(nv, n_steps, row)
 
 
 def exact_bands(vals: np.ndarray, qs, n_paths: int | None = None) -> np.ndarray:
@@ -110,10 +117,11 @@ def exact_bands(vals: np.ndarray, qs, n_paths: int | None = None) -> np.ndarray:
 
 
 def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=None, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95),
-                chunk: int = CHUNK_PATHS, exact_bytes: int = EXACT_BYTES, advance=None) -> Summary:
+                chunk: int | None = None, exact_bytes: int = EXACT_BYTES, advance=None) -> Summary:
     """Simulate ``n_paths`` paths (default ``simulation.paths``) in chunks; keep summaries only.
 
-    ``chunk`` is rounded up to a multiple of the block (512 paths); results do
+    ``chunk`` (default ``CHUNK_PATHS``, or one block per thread if that is
+    more) is rounded up to a multiple of the block (512 paths); results do
     not depend on it, nor on the thread count. ``advance(n)`` is called after
     each chunk with its number of paths (a progress bar).
     """
@@ -130,6 +138,10 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     n = mi.n_steps
     nc = ci.n
     block = BLOCK_PATHS
+    if chunk is None:
+        import numba
+
+        chunk = max(CHUNK_PATHS, numba.get_num_threads() * block)
     chunk = max(block, -(-int(chunk) // block) * block)
     chunk = min(chunk, -(-n_paths // block) * block)
     nv = L.N_MARKET_VARS + 3 * nc
@@ -144,9 +156,9 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     c_sums = np.zeros((n_slots, L.N_MARKET_VARS, n))
     if exact:
         # the kernel writes the band values of the whole run straight here, rows [var, step]
-        vals = np.empty((nv, n, _row_stride(n_paths)))
+        vals = _band_buffer(nv, n, n_paths)
     else:
-        vals = np.empty((nv, n, _row_stride(chunk)))  # the chunk's band values, reused
+        vals = _band_buffer(nv, n, chunk)  # the chunk's band values, reused
         hist = np.zeros((nv, n, N_BINS), dtype=np.int32)
         # exact range of each band's values: sketch quantiles are clamped to it (min and max
         # are exact and order-independent, so this keeps results identical for any chunking)
