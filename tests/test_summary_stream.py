@@ -77,6 +77,17 @@ def test_exact_bands_equal_full_run(full, exact):
     assert exact.exact
     np.testing.assert_array_equal(exact.bands, bands)
     np.testing.assert_allclose(exact.market_mean, mean, rtol=1e-12, atol=0)
+    # and both are numpy's own quantiles of the full run (company rows over the paths alive)
+    import warnings
+
+    want = [np.quantile(full["market"], QS, axis=1)]
+    for c in range(full["full"].shape[1]):
+        alive = full["full"][CL.O_ALIVE, c] > 0.5
+        for o in (CL.O_CASH, CL.O_FCF, CL.O_NET_LEVERAGE):
+            with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN steps
+                want.append(np.nanquantile(np.where(alive, full["full"][o, c], np.nan), QS, axis=0)[:, None])
+    np.testing.assert_array_equal(exact.bands, np.concatenate(want, axis=1))
 
 
 def test_sketch_bands_within_stated_error(full, sketch):
