@@ -74,8 +74,9 @@ def peak_memory_bytes(scenario, full: bool) -> int:
     ``full``: every path of every market variable and company line (twice:
     the engine's arrays and the Dataset's file buffers) plus the interpreter.
     Summary mode streams chunks of paths (:mod:`simulator.stream`): the
-    per-path scalars, the reused chunk buffers, and either the exact band
-    values (at most ``EXACT_BYTES``) or the histogram sketch.
+    per-path scalars, and either the exact band values (at most
+    ``EXACT_BYTES``, written once, quantiles taken in place) or the histogram
+    sketch and the reused chunk buffer.
     """
     from simulator.results import estimate_full_bytes
     from simulator.stream import CHUNK_PATHS, EXACT_BYTES, band_bytes, chunk_bytes, sketch_bytes
@@ -85,9 +86,11 @@ def peak_memory_bytes(scenario, full: bool) -> int:
     if full:
         return 2 * estimate_full_bytes(scenario) + BASE_BYTES
     bands = band_bytes(sim.paths, sim.n_steps, n_comp)
-    quant = 2 * bands if bands <= EXACT_BYTES else sketch_bytes(sim.n_steps, n_comp)
-    return (BASE_BYTES + sim.paths * summary_path_bytes(n_comp) + quant
-            + chunk_bytes(min(CHUNK_PATHS, sim.paths), sim.n_steps, n_comp))
+    if bands <= EXACT_BYTES:  # the kernel writes the band values straight into one store
+        quant = bands
+    else:
+        quant = sketch_bytes(sim.n_steps, n_comp) + chunk_bytes(min(CHUNK_PATHS, sim.paths), sim.n_steps, n_comp)
+    return BASE_BYTES + sim.paths * summary_path_bytes(n_comp) + quant
 
 
 def _paths_that_fit(scenario, budget: float, full: bool = True) -> int:

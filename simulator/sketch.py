@@ -62,37 +62,16 @@ def quantiles(hist: np.ndarray, qs) -> np.ndarray:
     -------
     float64[len(qs), ...]
         NaN where a row is empty.
+
+    The rows are read by :func:`simulator._kernels.quantiles.sketch_rows`
+    (spread over numba's threads).
     """
+    from simulator._kernels.blocks import run_blocks
+    from simulator._kernels.quantiles import sketch_rows
+
     lo, hi = bin_edges()
     shape = hist.shape[:-1]
-    h = hist.reshape(-1, hist.shape[-1])
-    out = np.full((len(qs), h.shape[0]), np.nan)
-    for r in range(h.shape[0]):  # one row at a time: no copy of the whole sketch
-        hr = h[r].astype(np.int64)
-        cum = np.cumsum(hr)
-        n = int(cum[-1])
-        if n == 0:
-            continue
-        for i, q in enumerate(qs):
-            pos = q * (n - 1)
-            k = int(np.floor(pos))
-            a = _order_stat(cum, hr, k, lo, hi)
-            b = _order_stat(cum, hr, min(k + 1, n - 1), lo, hi)
-            out[i, r] = _lerp(a, b, pos - k)
+    h = np.ascontiguousarray(hist.reshape(-1, hist.shape[-1]))
+    out = np.empty((len(qs), h.shape[0]))
+    run_blocks(sketch_rows, h.shape[0], (h, np.asarray(qs, dtype=float), lo, hi, out), block=64)
     return out.reshape((len(qs),) + shape)
-
-
-def _lerp(a: float, b: float, t: float) -> float:
-    """numpy.quantile's interpolation, infinities included (inf - inf gives NaN as there)."""
-    with np.errstate(invalid="ignore"):
-        d = np.float64(b) - np.float64(a)
-        return float(b - d * (1 - t)) if t >= 0.5 else float(a + d * t)
-
-
-def _order_stat(cum, h, k, lo, hi) -> float:
-    """Estimate of the ``k``-th smallest value (0-based) from one histogram row."""
-    b = int(np.searchsorted(cum, k, side="right"))
-    if not np.isfinite(lo[b]):
-        return float(lo[b])
-    before = cum[b] - h[b]
-    return float(lo[b] + (hi[b] - lo[b]) * (k - before + 0.5) / h[b])

@@ -30,8 +30,10 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 
-#: Paths per chunk (a multiple of the block). Chunk buffers are reused chunk after chunk.
-CHUNK_PATHS = 8192
+#: Paths per chunk (a multiple of the block), or one block per thread if that is more. Chunk
+#: buffers are reused chunk after chunk; 4096 paths keep avalanche's chunk of band values at
+#: 55 MB (8192 paths: 110 MB, measurably slower on one thread: docs/performance.md, section 8).
+CHUNK_PATHS = 4096
 #: Memory the exact quantile path may use for the band values of the whole run.
 EXACT_BYTES = 256 * 2**20
 
@@ -86,42 +88,40 @@ def sketch_bytes(n_steps: int, n_comp: int) -> int:
     return (L.N_MARKET_VARS + N_COMPANY_BANDS * n_comp) * n_steps * N_BINS * 4
 
 
-def _nanquantile(x: np.ndarray, qs) -> np.ndarray:
-    """np.quantile over axis 0 ignoring NaN (all-NaN columns give NaN).
+def _band_buffer(nv: int, n_steps: int, n_paths: int) -> np.ndarray:
+    """Uninitialised ``float64[nv, n_steps, row]`` for band values, rows of ``n_paths`` rounded up
+    to a cache line plus one line (the rows of a tile do not all map to the same cache sets), the
+    first row 64-byte aligned: :func:`~simulator._kernels.summary.summary_block` then writes whole
+    cache lines."""
+    row = -(-n_paths // 8) * 8 + 8
+    raw = np.empty(nv * n_steps * row + 8)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip:skip + nv * n_steps * row].reshape(nv, n_steps, row)
 
-    The same numbers as :func:`numpy.nanquantile`, faster: columns without
-    NaN in one call, the others one by one on their non-NaN values.
+
+def exact_bands(vals: np.ndarray, qs, n_paths: int | None = None) -> np.ndarray:
+    """Bands from band values ``vals[var, step, path]`` (paths ``:n_paths``): :func:`numpy.quantile`
+    for the market rows, the same over the non-NaN values for company rows (NaN = not alive).
+
+    ``vals``: C-contiguous float64 (not modified). The rows are spread over numba's threads.
     """
-    out = np.full((len(qs), x.shape[1]), np.nan)
-    nan = np.isnan(x)
-    has = nan.any(axis=0)
-    clean = np.nonzero(~has)[0]
-    with np.errstate(invalid="ignore"):  # inf - inf in the interpolation is NaN, as in numpy
-        if clean.size:
-            out[:, clean] = np.quantile(x[:, clean], qs, axis=0)
-        for t in np.nonzero(has)[0]:
-            col = x[~nan[:, t], t]
-            if col.size:
-                out[:, t] = np.quantile(col, qs)
-    return out
+    from simulator._kernels.blocks import run_blocks
+    from simulator._kernels.quantiles import exact_rows
 
-
-def exact_bands(vals: np.ndarray, qs) -> np.ndarray:
-    """Bands from band values ``[var, path, step]``: plain quantiles for the market
-    rows, NaN-skipping quantiles for company rows (NaN = not alive)."""
-    nm = L.N_MARKET_VARS
-    out = np.empty((len(qs), vals.shape[0], vals.shape[2]))
-    out[:, :nm] = np.quantile(vals[:nm], qs, axis=1)
-    for v in range(nm, vals.shape[0]):
-        out[:, v] = _nanquantile(vals[v], qs)
-    return out
+    nv, n = vals.shape[0], vals.shape[1]
+    n_paths = vals.shape[2] if n_paths is None else n_paths
+    rows = vals.reshape(nv * n, vals.shape[2])
+    out = np.empty((len(qs), nv * n))
+    run_blocks(exact_rows, nv * n, (rows, n_paths, L.N_MARKET_VARS * n, np.asarray(qs, dtype=float), out), block=1)
+    return out.reshape(len(qs), nv, n)
 
 
 def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=None, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95),
-                chunk: int = CHUNK_PATHS, exact_bytes: int = EXACT_BYTES, advance=None) -> Summary:
+                chunk: int | None = None, exact_bytes: int = EXACT_BYTES, advance=None) -> Summary:
     """Simulate ``n_paths`` paths (default ``simulation.paths``) in chunks; keep summaries only.
 
-    ``chunk`` is rounded up to a multiple of the block (512 paths); results do
+    ``chunk`` (default ``CHUNK_PATHS``, or one block per thread if that is
+    more) is rounded up to a multiple of the block (512 paths); results do
     not depend on it, nor on the thread count. ``advance(n)`` is called after
     each chunk with its number of paths (a progress bar).
     """
@@ -138,6 +138,10 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     n = mi.n_steps
     nc = ci.n
     block = BLOCK_PATHS
+    if chunk is None:
+        import numba
+
+        chunk = max(CHUNK_PATHS, numba.get_num_threads() * block)
     chunk = max(block, -(-int(chunk) // block) * block)
     chunk = min(chunk, -(-n_paths // block) * block)
     nv = L.N_MARKET_VARS + 3 * nc
@@ -151,16 +155,15 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     c_counts = np.zeros((n_slots, nc, N_COUNTS, n), dtype=np.int64)
     c_sums = np.zeros((n_slots, L.N_MARKET_VARS, n))
     if exact:
-        store = np.empty((nv, n_paths, n))
-        hist = None
+        # the kernel writes the band values of the whole run straight here, rows [var, step]
+        vals = _band_buffer(nv, n, n_paths)
     else:
-        store = None
+        vals = _band_buffer(nv, n, chunk)  # the chunk's band values, reused
         hist = np.zeros((nv, n, N_BINS), dtype=np.int32)
         # exact range of each band's values: sketch quantiles are clamped to it (min and max
         # are exact and order-independent, so this keeps results identical for any chunking)
         v_min = np.full((nv, n), np.nan)
         v_max = np.full((nv, n), np.nan)
-    c_vals = np.empty((nv, chunk, n))
     dle = np.ascontiguousarray(mi.demand_log_expected, dtype=float)
     net_hr = np.ascontiguousarray(mi.network_hashrate, dtype=float)
     subsidy = np.ascontiguousarray(mi.block_subsidy, dtype=float)
@@ -171,24 +174,21 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
         c_sums[:] = 0.0
         args = (mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
                 mi.btc_series, mi.rate_series, dle, net_hr, subsidy, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
-                ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, c_vals)
+                ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, vals,
+                path0 if exact else 0)
         run_blocks(summary_block, m, args, block=block)
         for s in range(-(-m // block)):  # global block order: the same additions for any chunking
             msum += c_sums[s]
         counts += c_counts.sum(axis=0)
-        if exact:
-            store[:, path0:path0 + m] = c_vals[:, :m]
-        else:
-            run_blocks(hist_rows, nv, (c_vals, m, hist), block=1)
-            v_min = np.fmin(v_min, np.fmin.reduce(c_vals[:, :m], axis=1))
-            v_max = np.fmax(v_max, np.fmax.reduce(c_vals[:, :m], axis=1))
+        if not exact:
+            run_blocks(hist_rows, nv, (vals, m, hist, v_min, v_max), block=1)
         if advance is not None:
             advance(m)
 
     qs = tuple(float(q) for q in quantiles)
     if exact:
-        bands = exact_bands(store, qs)
-        del store
+        bands = exact_bands(vals, qs, n_paths)
+        del vals
     else:
         bands = np.clip(sketch_quantiles(hist, qs), v_min, v_max)
     return Summary(pint=pint, pflt=pflt, counts=counts, market_mean=msum / n_paths, bands=bands, quantiles=qs,
@@ -213,7 +213,7 @@ def from_full(res: dict, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)):
         alive = full[CL.O_ALIVE, c] > 0.5
         for o in COMPANY_BANDS:
             rows.append(np.where(alive, full[o, c], np.nan)[None])
-    vals = np.concatenate(rows, axis=0)
+    vals = np.ascontiguousarray(np.concatenate(rows, axis=0).transpose(0, 2, 1))
     return counts, market.mean(axis=1), exact_bands(vals, tuple(quantiles))
 
 

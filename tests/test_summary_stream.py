@@ -77,6 +77,17 @@ def test_exact_bands_equal_full_run(full, exact):
     assert exact.exact
     np.testing.assert_array_equal(exact.bands, bands)
     np.testing.assert_allclose(exact.market_mean, mean, rtol=1e-12, atol=0)
+    # and both are numpy's own quantiles of the full run (company rows over the paths alive)
+    import warnings
+
+    want = [np.quantile(full["market"], QS, axis=1)]
+    for c in range(full["full"].shape[1]):
+        alive = full["full"][CL.O_ALIVE, c] > 0.5
+        for o in (CL.O_CASH, CL.O_FCF, CL.O_NET_LEVERAGE):
+            with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN steps
+                want.append(np.nanquantile(np.where(alive, full["full"][o, c], np.nan), QS, axis=0)[:, None])
+    np.testing.assert_array_equal(exact.bands, np.concatenate(want, axis=1))
 
 
 def test_sketch_bands_within_stated_error(full, sketch):
@@ -129,6 +140,39 @@ def test_bin_of_bits_equals_bin_index():
                          np.nextafter(1.5, 0), 1e300, -1e300]])
     bits = x.view(np.int64)
     assert [bin_index(v) for v in x] == [bin_of_bits(b) for b in bits]
+
+
+def test_exact_bands_equal_numpy_quantile_on_hard_rows():
+    """The exact kernel (bin count + radix selection) gives numpy.quantile's bits on rows with
+    ties, infinities, both signs, tiny and huge magnitudes, NaN, one or no value."""
+    from simulator.stream import exact_bands
+
+    rng = np.random.default_rng(3)
+    n = 3001
+    rows = [rng.normal(0, 1, n) * 10.0 ** rng.uniform(-30, 120, n),  # all bins, end bins, zero bin
+            np.round(rng.normal(0, 3, n)),  # heavy ties
+            np.full(n, 7.25),  # one value
+            np.where(rng.uniform(size=n) < 0.1, np.inf, rng.lognormal(0, 1, n)),  # +inf tail
+            np.where(rng.uniform(size=n) < 0.02, -np.inf, -rng.lognormal(0, 1, n)),
+            1.0 + rng.integers(0, 5, n) * 2.0 ** -52,  # neighbours within one bin
+            rng.uniform(-2.0 ** -21, 2.0 ** -21, n)]  # inside the zero bin
+    qs = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0, 0.3333)
+    market = np.stack(rows + [np.where(rng.uniform(size=n) < 0.5, np.nan, rows[0])])  # NaN: all NaN
+    company = np.stack([np.where(rng.uniform(size=n) < 0.3, np.nan, r) for r in rows]
+                       + [np.full(n, np.nan), np.where(np.arange(n) == 17, 2.5, np.nan)])
+    nm = L.N_MARKET_VARS
+    assert market.shape[0] <= nm
+    vals = np.full((nm + company.shape[0], 1, n + 5), -1.0)  # padding past n_paths must be ignored
+    vals[:market.shape[0], 0, :n] = market
+    vals[nm:, 0, :n] = company
+    got = exact_bands(vals, qs, n)
+    with np.errstate(invalid="ignore"):
+        for v in range(vals.shape[0]):
+            row = vals[v, 0, :n]
+            if v >= nm:
+                row = row[~np.isnan(row)]
+            want = np.quantile(row, qs) if row.size else np.full(len(qs), np.nan)
+            np.testing.assert_array_equal(got[:, v, 0], want, err_msg=f"row {v}")
 
 
 @pytest.mark.parametrize("chunk", [512, 1536, 4096])

@@ -8,10 +8,17 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
 - the per-path scalars ``pint``/``pflt`` of the chunk's paths;
 - per block slot: integer counts per company and step (``counts``) and the
   sums of the market variables over the block's paths in path order (``sums``);
-- the chunk's band values ``vals[var, path, step]`` (market variables, then
-  company cash, FCF and net leverage, NaN where the company is not alive), a
-  buffer reused chunk after chunk, which the engine either copies (exact
-  quantiles) or folds into :func:`hist_rows` histograms (the sketch).
+- the band values ``vals[var, step, voff + path]`` (market variables, then
+  company cash, FCF and net leverage, NaN where the company is not alive):
+  straight into the store of the whole run (exact quantiles, ``voff`` the
+  chunk's first path), or into a chunk buffer reused chunk after chunk, which
+  :func:`hist_rows` folds into the histograms (the sketch). Each ``[var,
+  step]`` row is contiguous over the paths, so the readers (:func:`hist_rows`,
+  :mod:`simulator._kernels.quantiles`) stream whole rows. The writer keeps
+  the market and company buffers of the last ``TILE = 8`` paths and then
+  writes each row's 8 values together (a cache line when ``voff`` and the row
+  length are multiples of 8 and the buffer is 64-byte aligned): one store
+  burst per line instead of one cache miss per path, variable and step.
 
 Block slots are fixed by the global path index (chunks start on multiples of
 the block), so the engine can add the slots in global block order and get the
@@ -45,6 +52,8 @@ N_COUNTS = 5
 #: Company band variables, in order, per company.
 COMPANY_BANDS = (CL.O_CASH, CL.O_FCF, CL.O_NET_LEVERAGE)
 N_COMPANY_BANDS = 3
+#: Paths whose band values :func:`summary_block` writes out together (8 float64: a cache line).
+TILE = 8
 
 #: Mantissa bits per octave of the histogram (relative bin width <= 2**-SUB_BITS).
 SUB_BITS = 6
@@ -76,7 +85,7 @@ def bin_index(x):
 @jit
 def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series,
                   rate_series, dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, block,
-                  pint, pflt, counts, sums, vals):
+                  pint, pflt, counts, sums, vals, voff):
     """Simulate chunk-local paths ``p_begin .. p_end - 1`` (global ``path0 + p``) and reduce them.
 
     Parameters
@@ -89,35 +98,33 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
         Zeroed by the caller; slot ``p // block`` gets path ``p``.
     sums : float64[n_slots, N_MARKET_VARS, n_steps]
         Zeroed by the caller; market variables summed over the slot's paths in path order.
-    vals : float64[N_MARKET_VARS + 3 n_comp, chunk, n_steps]
-        Band values of each path (NaN for a company not alive in the step).
+    vals : float64[N_MARKET_VARS + 3 n_comp, n_steps, >= voff + chunk]
+        Band values of path ``p`` at ``vals[:, :, voff + p]`` (NaN for a company not alive in the step).
     """
     n_comp = cpar.shape[0]
     nm = L.N_MARKET_VARS
     no_shocks = np.zeros((0, 0, 0))
-    buf = np.empty((n_steps, nm))
-    fp = np.zeros((CL.N_OUT, n_comp, n_steps))
+    # the last TILE paths' market and company buffers: their band values go out together,
+    # a whole cache line of each [var, step] row at a time (see the module docstring)
+    buf = np.empty((TILE, n_steps, nm))
+    fp = np.zeros((TILE, CL.N_OUT, n_comp, n_steps))
     al = np.zeros((n_comp, n_steps), dtype=np.int8)
     for p in range(p_begin, p_end):
         slot = p // block
+        j = (p - p_begin) % TILE
         market_path(k0, k1, path0 + p, p, n_steps, dt, mps, chol, params, models,
-                    btc_series, rate_series, no_shocks, buf)
-        for v in range(nm):
-            for t in range(n_steps):
-                x = buf[t, v]
-                vals[v, p, t] = x
-                sums[slot, v, t] += x
+                    btc_series, rate_series, no_shocks, buf[j])
+        for t in range(n_steps):
+            for v in range(nm):
+                sums[slot, v, t] += buf[j, t, v]
         pint[p, :, :] = 0
         pflt[p, :, :] = 0.0
         al[:, :] = 0
-        companies_path(k0, k1, path0 + p, p, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
-                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, True, pint[p], pflt[p], al, fp)
+        companies_path(k0, k1, path0 + p, p, n_steps, dt, mps, buf[j], params, dle, net_hr, subsidy,
+                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, True, pint[p], pflt[p], al, fp[j])
         for c in range(n_comp):
             for t in range(n_steps):
-                stepped = fp[CL.O_ALIVE, c, t] > 0.5
-                for k in range(N_COMPANY_BANDS):
-                    vals[nm + N_COMPANY_BANDS * c + k, p, t] = fp[COMPANY_BANDS[k], c, t] if stepped else math.nan
-                if stepped:
+                if fp[j, CL.O_ALIVE, c, t] > 0.5:
                     counts[slot, c, CN_STEPPED, t] += 1
                 a = al[c, t]
                 if a & CL.ALARM_ALIVE:
@@ -128,41 +135,64 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                     counts[slot, c, CN_LEVERAGE, t] += 1
                 if a & CL.ALARM_AVALANCHE:
                     counts[slot, c, CN_AVALANCHE, t] += 1
+        if j == TILE - 1 or p == p_end - 1:
+            q0 = voff + p - j  # the tile's paths: q0 .. q0 + j
+            for v in range(nm):
+                for t in range(n_steps):
+                    for i in range(j + 1):
+                        vals[v, t, q0 + i] = buf[i, t, v]
+            for c in range(n_comp):
+                for k in range(N_COMPANY_BANDS):
+                    o = COMPANY_BANDS[k]
+                    v = nm + N_COMPANY_BANDS * c + k
+                    for t in range(n_steps):
+                        for i in range(j + 1):
+                            vals[v, t, q0 + i] = fp[i, o, c, t] if fp[i, CL.O_ALIVE, c, t] > 0.5 else math.nan
 
 
 @jit
 def bin_of_bits(b):
     """:func:`bin_index` of the float whose IEEE-754 bits are ``b`` (int64, not a NaN), by integer
-    operations only: the biased exponent and the top ``SUB_BITS`` mantissa bits are the bin."""
-    neg = b < 0
+    operations only: the biased exponent and the top ``SUB_BITS`` mantissa bits are the bin.
+
+    Branch-free (values of both signs, or around the zero bin, come in no
+    predictable order): the position ``j`` within a sign is clamped to ``-1``
+    (the zero bin) and ``NB`` (the end bin), then mirrored for a negative value.
+    """
     a = b & 0x7FFFFFFFFFFFFFFF
-    e = (a >> 52) - 1023
-    if e < E_MIN:
-        return NB + 1
-    if e >= E_MAX:
-        return 0 if neg else 2 * NB + 2
-    j = ((e - E_MIN) << SUB_BITS) + ((a >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1))
-    if neg:
-        return NB - j
-    return NB + 2 + j
+    j = ((((a >> 52) - 1023 - E_MIN) << SUB_BITS) + ((a >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1)))
+    j = min(max(j, -1), NB) + 1
+    return NB + 1 - j if b < 0 else NB + 1 + j
 
 
 @jit
-def hist_rows(v_begin, v_end, vals, n_paths, hist):
-    """Add ``vals[v, :n_paths, t]`` into ``hist[v, t, bin]`` for rows ``v_begin .. v_end - 1`` (NaN skipped).
+def hist_rows(v_begin, v_end, vals, n_paths, hist, v_min, v_max):
+    """Add ``vals[v, t, :n_paths]`` into ``hist[v, t, bin]`` for rows ``v_begin .. v_end - 1`` (NaN
+    skipped), and fold the row's minimum and maximum into ``v_min[v, t]`` / ``v_max[v, t]`` (NaN
+    until a row has a value).
 
-    Tiles of 64 paths, step by step inside a tile, so that both the tile of
-    values and the histogram row of a step stay in cache; bins from the
-    float's bits.
+    One pass over each contiguous row; the histogram row of a step stays in
+    cache while it is read; bins from the float's bits.
     """
-    n_steps = vals.shape[2]
+    n_steps = vals.shape[1]
     bits = vals.view(np.int64)
     for v in range(v_begin, v_end):
-        for p0 in range(0, n_paths, 64):
-            p1 = min(p0 + 64, n_paths)
-            for t in range(n_steps):
-                h = hist[v, t]
-                for p in range(p0, p1):
-                    x = vals[v, p, t]
-                    if x == x:
-                        h[bin_of_bits(bits[v, p, t])] += 1
+        for t in range(n_steps):
+            h = hist[v, t]
+            x_row = vals[v, t]
+            b_row = bits[v, t]
+            lo = math.inf
+            hi = -math.inf
+            n = 0
+            for p in range(n_paths):
+                x = x_row[p]
+                if x == x:
+                    h[bin_of_bits(b_row[p])] += 1
+                    lo = min(lo, x)
+                    hi = max(hi, x)
+                    n += 1
+            if n > 0:
+                if not lo >= v_min[v, t]:  # also when v_min is still NaN
+                    v_min[v, t] = lo
+                if not hi <= v_max[v, t]:
+                    v_max[v, t] = hi
