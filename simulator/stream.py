@@ -125,7 +125,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     not depend on it, nor on the thread count. ``advance(n)`` is called after
     each chunk with its number of paths (a progress bar).
     """
-    from simulator._kernels.blocks import BLOCK_PATHS, run_blocks
+    from simulator._kernels.blocks import BLOCK_PATHS, num_threads, run_blocks
     from simulator._kernels.summary import N_BINS, N_COUNTS, hist_rows, summary_block
     from simulator.company import pack_companies
     from simulator.drivers import pack_market
@@ -139,9 +139,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     nc = ci.n
     block = BLOCK_PATHS
     if chunk is None:
-        import numba
-
-        chunk = max(CHUNK_PATHS, numba.get_num_threads() * block)
+        chunk = max(CHUNK_PATHS, num_threads() * block)
     chunk = max(block, -(-int(chunk) // block) * block)
     chunk = min(chunk, -(-n_paths // block) * block)
     nv = L.N_MARKET_VARS + 3 * nc

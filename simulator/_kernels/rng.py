@@ -145,12 +145,6 @@ def uniform_at(base, skey):
 
 
 @jit_inline
-def uniform(base, step):
-    """Uniform on [0, 1) for ``step`` of a stream."""
-    return uniform_at(base, step_key(step, 0))
-
-
-@jit_inline
 def _unit(base, step, attempt):
     return _to_unit(word(base, step, attempt))
 
@@ -214,23 +208,11 @@ def normal_at(base, step, skey):
 
 
 @jit_inline
-def normal(base, step):
-    """Standard normal for ``step`` of a stream (ziggurat, 256 layers)."""
-    return normal_at(base, step, step_key(step, 0))
-
-
-@jit_inline
 def variate_at(base, step, skey, kind):
     """One variate of ``kind`` (NORMAL or UNIFORM), given ``skey = step_key(step, 0)``."""
     if kind == NORMAL:
         return normal_at(base, step, skey)
     return uniform_at(base, skey)
-
-
-@jit_inline
-def variate(base, step, kind):
-    """One variate of ``kind`` (NORMAL or UNIFORM)."""
-    return variate_at(base, step, step_key(step, 0), kind)
 
 
 @jit
