@@ -19,7 +19,8 @@ Inputs of :func:`companies_path`
 - ``shocks``: float64[n_paths, n_steps, n_streams] injected variates, or
   ``shape[0] == 0``; company stream ``COMPANY_STREAM0 + c * STREAMS_PER_COMPANY + k``.
 - Outputs: ``pint[c, :]`` (int64), ``pflt[c, :]`` (float64) per-path results;
-  ``full[v, c, t]`` (float64) per-step lines when ``do_full``.
+  ``full[i, c, t]`` (float64) per-step line ``lines[i]`` (an ``O_*`` index) of
+  each ``i`` of ``lines`` (int64; empty: no per-step lines).
 
 Timing within a step (docs/company-model.md): market values are those at the
 end of the step; interest accrues on balances at the start of the step;
@@ -283,7 +284,7 @@ def recovery_update(c, t, cpar, st):
 
 @jit
 def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, net_hr, subsidy,
-                   cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full, pint, pflt, alarms, full):
+                   cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pint, pflt, alarms, full):
     """Run every company over every step of one market path.
 
     Companies are stepped in a fixed order inside each step; contagion reads
@@ -354,11 +355,9 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
         surprise = math.log(buf[t, L.V_DEMAND]) - dle[t]
         for c in range(n_comp):
             if st[c, S_DM] >= 0.0:
-                if do_full:
-                    for v in range(CL.N_OUT):
-                        full[v, c, t] = 0.0
-                    full[CL.O_CASH, c, t] = full[CL.O_CASH, c, t - 1]
-                    full[CL.O_DEBT, c, t] = full[CL.O_DEBT, c, t - 1]
+                for i in range(lines.shape[0]):
+                    v = lines[i]
+                    full[i, c, t] = full[i, c, t - 1] if v == CL.O_CASH or v == CL.O_DEBT else 0.0
                 continue
             # ---- the company step (inlined: a call would incref/decref every array argument,
             # one atomic NRT call each, 42 per company-step, which numba does not prune here).
@@ -670,9 +669,8 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             flows[CL.O_IMPAIRMENT] = imp
             flows[CL.O_BTC] = st[c, S_BTC]
             flows[CL.O_NET_LEVERAGE] = lev_end
-            if do_full:
-                for v in range(CL.N_OUT):
-                    full[v, c, t] = flows[v]
+            for i in range(lines.shape[0]):
+                full[i, c, t] = flows[lines[i]]
             if st[c, S_DM] >= 0.0:
                 continue
             recovery_update(c, t, cpar, st)

@@ -70,6 +70,7 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
     n_comp = cpar.shape[0]
     buf = np.empty((n_steps, L.N_MARKET_VARS))
     fp = np.zeros((CL.N_OUT, n_comp, n_steps)) if do_full else np.zeros((CL.N_OUT, n_comp, 1))
+    lines = np.arange(CL.N_OUT) if do_full else np.zeros(0, dtype=np.int64)  # every O_* line, or none
     for p in range(p_begin, p_end):
         market_path(k0, k1, path0 + p, p, n_steps, dt, mps, chol, params, models,
                     btc_series, rate_series, shocks, buf)
@@ -81,7 +82,7 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
         pflt[p, :, :] = 0.0
         alarms[p, :, :] = 0
         companies_path(k0, k1, path0 + p, p, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
-                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full, pint[p], pflt[p], alarms[p], fp)
+                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pint[p], pflt[p], alarms[p], fp)
         if do_full:
             for v in range(CL.N_OUT):
                 for c in range(n_comp):

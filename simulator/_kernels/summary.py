@@ -52,6 +52,9 @@ N_COUNTS = 5
 #: Company band variables, in order, per company.
 COMPANY_BANDS = (CL.O_CASH, CL.O_FCF, CL.O_NET_LEVERAGE)
 N_COMPANY_BANDS = 3
+#: The only company lines :func:`summary_block` asks the company kernel for: whether the company
+#: was stepped, then the band variables (line ``1 + k`` is ``COMPANY_BANDS[k]``).
+SUMMARY_LINES = (CL.O_ALIVE,) + COMPANY_BANDS
 #: Paths whose band values :func:`summary_block` writes out together (8 float64: a cache line).
 TILE = 8
 
@@ -107,7 +110,8 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     # the last TILE paths' market and company buffers: their band values go out together,
     # a whole cache line of each [var, step] row at a time (see the module docstring)
     buf = np.empty((TILE, n_steps, nm))
-    fp = np.zeros((TILE, CL.N_OUT, n_comp, n_steps))
+    lines = np.array(SUMMARY_LINES, dtype=np.int64)
+    fp = np.zeros((TILE, len(SUMMARY_LINES), n_comp, n_steps))
     al = np.zeros((n_comp, n_steps), dtype=np.int8)
     for p in range(p_begin, p_end):
         slot = p // block
@@ -121,10 +125,10 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
         pflt[p, :, :] = 0.0
         al[:, :] = 0
         companies_path(k0, k1, path0 + p, p, n_steps, dt, mps, buf[j], params, dle, net_hr, subsidy,
-                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, True, pint[p], pflt[p], al, fp[j])
+                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pint[p], pflt[p], al, fp[j])
         for c in range(n_comp):
             for t in range(n_steps):
-                if fp[j, CL.O_ALIVE, c, t] > 0.5:
+                if fp[j, 0, c, t] > 0.5:
                     counts[slot, c, CN_STEPPED, t] += 1
                 a = al[c, t]
                 if a & CL.ALARM_ALIVE:
@@ -143,11 +147,10 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                         vals[v, t, q0 + i] = buf[i, t, v]
             for c in range(n_comp):
                 for k in range(N_COMPANY_BANDS):
-                    o = COMPANY_BANDS[k]
                     v = nm + N_COMPANY_BANDS * c + k
                     for t in range(n_steps):
                         for i in range(j + 1):
-                            vals[v, t, q0 + i] = fp[i, o, c, t] if fp[i, CL.O_ALIVE, c, t] > 0.5 else math.nan
+                            vals[v, t, q0 + i] = fp[i, 1 + k, c, t] if fp[i, 0, c, t] > 0.5 else math.nan
 
 
 @jit
