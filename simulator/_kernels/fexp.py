@@ -40,7 +40,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from simulator._kernels._jit import jit_inline
+from simulator._kernels._jit import jit_inline, jit_ir_inline
 
 
 @intrinsic
@@ -164,13 +164,9 @@ _TAB = np.array([
 ], dtype=np.uint64)
 
 
-@jit_inline
-def exp(x):
-    """``e**x``, bit for bit glibc's FMA ``exp`` (see the module docstring)."""
-    ix = as_bits(x)
-    top = (ix >> _S52) & _TOP_MASK
-    if top - _TOP_LO >= _TOP_SPAN:  # unsigned: |x| < 2^-54, |x| >= 512, inf, NaN
-        return math.exp(x)
+@jit_ir_inline
+def _exp_main(x):
+    """The main path of :func:`exp`, without the range check (``2^-54 <= |x| < 512``)."""
     kd = fma(x, _INV_LN2_N, _SHIFT)
     ki = as_bits(kd)
     kd = kd - _SHIFT
@@ -188,6 +184,21 @@ def exp(x):
 
 
 @jit_inline
+def _outside(x):
+    """True when ``x`` is outside the main path: ``|x| < 2^-54``, ``|x| >= 512``, inf or NaN."""
+    top = (as_bits(x) >> _S52) & _TOP_MASK
+    return top - _TOP_LO >= _TOP_SPAN  # unsigned
+
+
+@jit_inline
+def exp(x):
+    """``e**x``, bit for bit glibc's FMA ``exp`` (see the module docstring)."""
+    if _outside(x):
+        return math.exp(x)
+    return _exp_main(x)
+
+
+@jit_inline
 def exp_array(x, out):
     """``out[i] = exp(x[i])`` for 1-d arrays, the same bits as :func:`exp`.
 
@@ -199,22 +210,8 @@ def exp_array(x, out):
     odd = np.uint64(0)
     for i in range(n):
         xi = x[i]
-        top = (as_bits(xi) >> _S52) & _TOP_MASK
-        odd |= np.uint64(top - _TOP_LO >= _TOP_SPAN)
-        kd = fma(xi, _INV_LN2_N, _SHIFT)
-        ki = as_bits(kd)
-        kd = kd - _SHIFT
-        r = fma(kd, _NEG_LN2_HI_N, xi)
-        r = fma(kd, _NEG_LN2_LO_N, r)
-        i2 = (ki & _IDX_MASK) << _ONE
-        tail = from_bits(_TAB[i2])
-        scale = from_bits(_TAB[i2 + _ONE] + (ki << _S45))
-        r2 = r * r
-        p23 = fma(r, _C3, _C2)
-        p45 = fma(r, _C5, _C4)
-        s = fma(p23, r2, tail + r)
-        tmp = fma(r2 * r2, p45, s)
-        out[i] = fma(scale, tmp, scale)
+        odd |= np.uint64(_outside(xi))
+        out[i] = _exp_main(xi)
     if odd != 0:
         for i in range(n):
             out[i] = exp(x[i])
