@@ -76,7 +76,7 @@ def peak_memory_bytes(scenario, full: bool) -> int:
     Summary mode streams chunks of paths (:mod:`simulator.stream`): the
     per-path scalars, and either the exact band values (at most
     ``EXACT_BYTES``, written once, quantiles taken in place) or the histogram
-    sketch and the two chunk buffers used in turn.
+    sketch and the reused chunk buffer.
     """
     from simulator.results import estimate_full_bytes
     from simulator.stream import CHUNK_PATHS, EXACT_BYTES, band_bytes, chunk_bytes, sketch_bytes

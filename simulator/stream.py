@@ -30,8 +30,8 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 
-#: Paths per chunk (a multiple of the block), or one block per thread if that is more. The two
-#: chunk buffers are used in turn, chunk after chunk; 4096 paths keep avalanche's chunk of band values at
+#: Paths per chunk (a multiple of the block), or one block per thread if that is more. Chunk
+#: buffers are reused chunk after chunk; 4096 paths keep avalanche's chunk of band values at
 #: 55 MB (8192 paths: 110 MB, measurably slower on one thread: docs/performance.md, section 8).
 CHUNK_PATHS = 4096
 #: Memory the exact quantile path may use for the band values of the whole run.
@@ -77,8 +77,8 @@ def band_bytes(n_paths: int, n_steps: int, n_comp: int) -> int:
 
 
 def chunk_bytes(chunk: int, n_steps: int, n_comp: int) -> int:
-    """Bytes of the sketch regime's chunk buffers (two, used in turn; band values only)."""
-    return 2 * band_bytes(chunk, n_steps, n_comp)
+    """Bytes of the reused chunk buffers (band values, per-path scalars excluded)."""
+    return band_bytes(chunk, n_steps, n_comp)
 
 
 def sketch_bytes(n_steps: int, n_comp: int) -> int:
@@ -125,7 +125,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     not depend on it, nor on the thread count. ``advance(n)`` is called after
     each chunk with its number of paths (a progress bar).
     """
-    from simulator._kernels.blocks import BLOCK_PATHS, num_threads, run_block_sets, run_blocks
+    from simulator._kernels.blocks import BLOCK_PATHS, num_threads, run_blocks
     from simulator._kernels.summary import N_BINS, N_COUNTS, hist_rows, summary_block
     from simulator.company import pack_companies
     from simulator.drivers import pack_market
@@ -156,8 +156,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
         # the kernel writes the band values of the whole run straight here, rows [var, step]
         vals = _band_buffer(nv, n, n_paths)
     else:
-        # two chunk buffers used in turn: a chunk's histograms are taken while the next chunk is simulated
-        chunk_vals = (_band_buffer(nv, n, chunk), _band_buffer(nv, n, chunk))
+        vals = _band_buffer(nv, n, chunk)  # the chunk's band values, reused
         hist = np.zeros((nv, n, N_BINS), dtype=np.int32)
         # exact range of each band's values: sketch quantiles are clamped to it (min and max
         # are exact and order-independent, so this keeps results identical for any chunking)
@@ -167,30 +166,22 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     net_hr = np.ascontiguousarray(mi.network_hashrate, dtype=float)
     subsidy = np.ascontiguousarray(mi.block_subsidy, dtype=float)
 
-    to_hist = None  # (band values, paths) of the chunk whose histograms are still to take
-    for k, path0 in enumerate(range(0, n_paths, chunk)):
+    for path0 in range(0, n_paths, chunk):
         m = min(chunk, n_paths - path0)
-        if not exact:
-            vals = chunk_vals[k % 2]
         c_counts[:] = 0
         c_sums[:] = 0.0
         args = (mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
                 mi.btc_series, mi.rate_series, dle, net_hr, subsidy, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
                 ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, vals,
                 path0 if exact else 0)
-        jobs = [(summary_block, m, args, block)]
-        if to_hist is not None:  # integer counts and min/max: the same whatever runs beside them
-            jobs.append((hist_rows, nv, (*to_hist, hist, v_min, v_max), 1))
-        run_block_sets(jobs)
+        run_blocks(summary_block, m, args, block=block)
         for s in range(-(-m // block)):  # global block order: the same additions for any chunking
             msum += c_sums[s]
         counts += c_counts.sum(axis=0)
         if not exact:
-            to_hist = (vals, m)
+            run_blocks(hist_rows, nv, (vals, m, hist, v_min, v_max), block=1)
         if advance is not None:
             advance(m)
-    if to_hist is not None:
-        run_blocks(hist_rows, nv, (*to_hist, hist, v_min, v_max), block=1)
 
     qs = tuple(float(q) for q in quantiles)
     if exact:

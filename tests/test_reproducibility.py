@@ -135,29 +135,3 @@ def test_blocks_and_threads_of_the_pool(avalanche, block):
         outs.append(out)
     assert np.isfinite(outs[1]).all()
     np.testing.assert_array_equal(bits(outs[0]), bits(outs[1]))
-
-
-def test_block_sets_run_together_give_the_same_bits(avalanche):
-    """Two sets of blocks on one pool (as a summary run overlaps a chunk's histograms with the next
-    chunk's simulation) fill the same bits as each set run alone, on 1 and 3 threads."""
-    from simulator._kernels.blocks import run_block_sets, run_blocks
-    from simulator._kernels.market import simulate_market_block
-    from simulator.drivers import pack_market
-
-    mi = pack_market(avalanche)
-    n = 150
-
-    def args(path0, out):
-        return (mi.k0, mi.k1, path0, mi.n_steps, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
-                mi.btc_series, mi.rate_series, np.zeros((0, 0, 0)), out)
-
-    alone = [np.full((L.N_MARKET_VARS, n, mi.n_steps), np.nan) for _ in range(2)]
-    run_blocks(simulate_market_block, n, args(0, alone[0]), threads=1)
-    run_blocks(simulate_market_block, n, args(n, alone[1]), threads=1)
-    for threads in (1, 3):
-        both = [np.full((L.N_MARKET_VARS, n, mi.n_steps), np.nan) for _ in range(2)]
-        run_block_sets([(simulate_market_block, n, args(0, both[0]), 64),
-                        (simulate_market_block, n, args(n, both[1]), 16)], threads=threads)
-        for a, b in zip(alone, both):
-            assert np.isfinite(b).all()
-            np.testing.assert_array_equal(bits(a), bits(b))

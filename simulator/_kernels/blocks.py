@@ -49,25 +49,14 @@ def run_blocks(block_kernel, n_paths: int, args: tuple, threads: int | None = No
     ``p_begin .. p_end - 1`` of its outputs. With one thread, or a single
     block, it runs in the calling thread.
     """
-    run_block_sets([(block_kernel, n_paths, args, block)], threads)
-
-
-def run_block_sets(sets, threads: int | None = None) -> None:
-    """Several :func:`run_blocks` calls at once, on one pool.
-
-    ``sets``: ``(block_kernel, n, args, block)`` tuples. Every block of every set
-    is one task, submitted in order (so put the longest first); the call returns
-    when all are done. The sets must write disjoint outputs. With one thread,
-    each set is one call over its whole range, in order, in the calling thread.
-    """
     if threads is None:
         threads = num_threads()
-    sets = [s for s in sets if s[1] > 0]
-    tasks = [(kernel, a, min(a + block, n), args) for kernel, n, args, block in sets for a in range(0, n, block)]
-    if threads <= 1 or len(tasks) <= 1:
-        for kernel, n, args, _ in sets:
-            kernel(0, n, *args)
+    if n_paths <= 0:
         return
-    with ThreadPoolExecutor(max_workers=min(threads, len(tasks))) as pool:
-        # list() re-raises the first exception of any task
-        list(pool.map(lambda task: task[0](task[1], task[2], *task[3]), tasks))
+    if threads <= 1 or n_paths <= block:
+        block_kernel(0, n_paths, *args)
+        return
+    starts = range(0, n_paths, block)
+    with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
+        # list() re-raises the first exception of any block
+        list(pool.map(lambda a: block_kernel(a, min(a + block, n_paths), *args), starts))
