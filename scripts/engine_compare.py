@@ -1,10 +1,12 @@
 """Time the engine of a git revision against the working tree's, in one process.
 
     NUMBA_CACHE_DIR=/tmp/nc python scripts/engine_compare.py [REV] [--paths N] [--reps R] [--mode sim|summary]
+                                                             [--threads T]
 
 Both versions of the whole ``simulator`` package are imported side by side
-(the revision's copy renamed to ``simulator_rev``), on one thread, and timed in
-interleaved repetitions with ``time.thread_time`` (the machine is shared):
+(the revision's copy renamed to ``simulator_rev``) and timed in interleaved
+repetitions (the machine is shared): on one thread by ``time.thread_time``,
+on more (``--threads``) by wall time, ``time.perf_counter``:
 
 - ``sim``: :func:`simulator.engine.run` without full output or market paths
   (market drivers and every company; per-path scalars only);
@@ -63,10 +65,12 @@ def main() -> None:
     ap.add_argument("--paths", type=int, default=10_000)
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--mode", choices=("sim", "summary"), default="sim")
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     import numba
 
-    numba.set_num_threads(1)
+    numba.set_num_threads(args.threads)
+    clock = time.thread_time if args.threads == 1 else time.perf_counter
     with tempfile.TemporaryDirectory() as tmp:
         import_revision(args.rev, pathlib.Path(tmp))
         sys.path.insert(0, str(ROOT))
@@ -79,11 +83,12 @@ def main() -> None:
         times = {tag: [] for tag in names}
         for r in range(args.reps):
             for tag in names if r % 2 == 0 else reversed(list(names)):
-                t0 = time.thread_time()
+                t0 = clock()
                 fns[tag]()
-                times[tag].append(time.thread_time() - t0)
+                times[tag].append(clock() - t0)
     pm = args.paths * months
-    print(f"scenarios/avalanche.yaml, {args.paths} paths, mode {args.mode}, 1 thread, {args.reps} interleaved reps")
+    print(f"scenarios/avalanche.yaml, {args.paths} paths, mode {args.mode}, {args.threads} thread(s), "
+          f"{args.reps} interleaved reps")
     for tag, name in names.items():
         print(f"  {name:14s} min {min(times[tag]) / pm * 1e9:7.1f}  median {statistics.median(times[tag]) / pm * 1e9:7.1f}"
               "  ns per path-month")
