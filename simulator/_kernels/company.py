@@ -65,10 +65,10 @@ TX_RATE, TX_COUNT, TX_LAST, NG_RATE, NG_COUNT, NG_LAST = range(6)
 N_SCHED = 6
 # company state columns
 (S_CASH, S_BTC, S_REV, S_NOL, S_UDEV, S_LNCORE, S_DM, S_CAUSE, S_IN_STRESS, S_STRESS_MONTH,
- S_REC_MONTH, S_TROUGH, S_TROUGH_MONTH, S_TTM_REV, S_TTM_EBITDA, S_TTM_INT, S_TTM_FCF, S_UTIL,
+ S_REC_MONTH, S_TROUGH, S_TROUGH_MONTH, S_TTM_REV, S_TTM_EBITDA, S_TTM_INT, S_TTM_FCF,
  S_MINLIQ, S_FIRST_AV, S_NEXT_FLEET, S_TX_RATE, S_TX_COUNT, S_NG_RATE, S_NG_COUNT, S_NEXT_MAT,
- S_GPU_FIRST) = range(27)
-N_S = 27
+ S_GPU_FIRST) = range(26)
+N_S = 26
 # S_GPU_FIRST: the first of the company's GPU vintages (in gidx) still to look at: those before it are
 # cancelled or have neither book nor economic life left.
 # S_NEXT_MAT: the first step at which a tranche of the company matures (maturities are only looked at then).
@@ -338,6 +338,10 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             w = cpar[c, CL.C_U_COMMON]
             ucon[c, 2] = math.sqrt(1.0 - w * w)
 
+    want_util = False  # is the utilisation line asked for?
+    for i in range(lines.shape[0]):
+        if lines[i] == CL.O_UTIL:
+            want_util = True
     gen = math.nan
     gen_factor = 1.0
     for t in range(n_steps):
@@ -374,14 +378,18 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
 
             # ---- utilisation: logit-OU around logit(mean) + beta * demand surprise
-            # (decay, sd, sqrt(1 - w^2), logit(mean)) from ucon, computed before the step loop
-            if cpar[c, CL.C_U_SIGMA] > 0.0:
-                w = cpar[c, CL.C_U_COMMON]
-                z = w * buf[t, L.V_UTIL_FACTOR] + ucon[c, 2] * \
-                    _cdraw(shocks, p_local, t, skey, s0 + CL.K_UTIL, cbase[c, CL.K_UTIL], NORMAL)
-                st[c, S_UDEV] = st[c, S_UDEV] * ucon[c, 0] + ucon[c, 1] * z
-            u = sigmoid(ucon[c, 3] + cpar[c, CL.C_U_BETA] * surprise + st[c, S_UDEV])
-            st[c, S_UTIL] = u
+            # (decay, sd, sqrt(1 - w^2), logit(mean)) from ucon, computed before the step loop.
+            # It only moves the spot revenue and impairment of GPU vintages, and the O_UTIL line: a
+            # company without GPU vintages skips it unless the line is asked for (its draws are pure
+            # functions of (path, stream, step), so skipping them changes nothing else)
+            u = 0.0
+            if want_util or gptr[c + 1] > gptr[c]:
+                if cpar[c, CL.C_U_SIGMA] > 0.0:
+                    w = cpar[c, CL.C_U_COMMON]
+                    z = w * buf[t, L.V_UTIL_FACTOR] + ucon[c, 2] * \
+                        _cdraw(shocks, p_local, t, skey, s0 + CL.K_UTIL, cbase[c, CL.K_UTIL], NORMAL)
+                    st[c, S_UDEV] = st[c, S_UDEV] * ucon[c, 0] + ucon[c, 1] * z
+                u = sigmoid(ucon[c, 3] + cpar[c, CL.C_U_BETA] * surprise + st[c, S_UDEV])
 
             # ---- 1. revenue
             contract_rev = 0.0
