@@ -299,7 +299,7 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
     cbase = np.empty((n_comp, L.STREAMS_PER_COMPANY), dtype=np.uint64)
     if shocks.shape[0] == 0:
         for c in range(n_comp):
-            for k in range(L.STREAMS_PER_COMPANY):
+            for k in range(CL.N_COMPANY_STREAMS_USED):  # the bases of the streams a company draws from
                 cbase[c, k] = stream_base(k0, k1, np.uint64(gpath),
                                           np.uint64(L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY + k))
     st = np.zeros((n_comp, N_S))
