@@ -5,15 +5,15 @@
 One thread, one process, interleaved repetitions timed with ``time.thread_time``
 (the machine is shared), both kernels called through ``simulate_market_block``
 on preallocated outputs for ``scenarios/avalanche.yaml``, next to the RNG floor
-of ``simulate bench`` (NumPy SFC64, 10 normals per path-month). Then both
+of ``simulate bench`` (NumPy SFC64, 10 normals per path-month). The revision's
+package is imported whole, renamed (``engine_compare.import_revision``). Then both
 kernels on every shipped scenario and every bitcoin and rates model, generated
 and injected shocks: are the outputs the same bits? REV defaults to ``main``.
 """
 
 import argparse
-import importlib.util
+import importlib
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,16 +30,7 @@ from simulator.drivers import pack_market  # noqa: E402
 from simulator.rng import draw  # noqa: E402
 from simulator.scenario import load_scenario  # noqa: E402
 
-
-def old_kernel(rev, tmp):
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:simulator/_kernels/market.py"],
-                         check=True, capture_output=True, text=True).stdout
-    path = tmp / "market_old.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("market_old", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from engine_compare import import_revision  # noqa: E402  (scripts/, beside this file)
 
 
 def call(mod, mi, n, shocks, out):
@@ -73,7 +64,8 @@ def main():
     a = ap.parse_args()
     numba.set_num_threads(1)
     tmp = pathlib.Path(tempfile.mkdtemp())
-    old = old_kernel(a.rev, tmp)
+    import_revision(a.rev, tmp)  # the whole package at REV, as simulator_rev: its kernel with its own helpers
+    old = importlib.import_module("simulator_rev._kernels.market")
     kernels = {a.rev: old, "worktree": new}
 
     sc = load_scenario(ROOT / "scenarios" / "avalanche.yaml", paths=a.paths)
