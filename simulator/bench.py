@@ -166,7 +166,6 @@ class Row:
     name: str
     seconds: float
     units: float  # path-months (x companies) per run
-    paths: int
 
     @property
     def throughput(self) -> float:
@@ -227,8 +226,7 @@ def measure(scenario_file, paths: int = 20_000, repeats: int = 5, whole_run: boo
         _set_threads(all_threads)
         tmp.cleanup()
 
-    rows = [Row(name, float(np.median(times[name])), float(bodies[name][1] * per_path), bodies[name][1])
-            for name in bodies]
+    rows = [Row(name, float(np.median(times[name])), float(bodies[name][1] * per_path)) for name in bodies]
     t = {row.name: row.seconds for row in rows}
     floor = t["RNG floor: numpy SFC64, 1 thread"]
     ratios = {
@@ -255,8 +253,8 @@ def format_table(result: dict) -> str:
     """Markdown table (pastes into the README as it is)."""
     m = result["meta"]
     unit = "path-months x companies / s" if ENGINES.simulates_companies else "path-months / s"
-    # each row against the RNG floor timed at its own number of paths
-    floors = {row.paths: row.seconds for row in result["rows"] if row.name.startswith("RNG floor")}
+    # each row against the RNG floor timed at its own size (the same paths: the same units)
+    floors = {row.units: row.seconds for row in result["rows"] if row.name.startswith("RNG floor")}
     lines = [
         f"{m['scenario']}: {m['paths']} paths x {m['months']} months, engine: {m['engine']}; "
         f"median of {m['repeats']} interleaved rounds; numba {m['numba']}, numpy {m['numpy']}",
@@ -265,7 +263,7 @@ def format_table(result: dict) -> str:
         "|---|---:|---:|---:|",
     ]
     for row in result["rows"]:
-        lines.append(f"| {row.name} | {row.seconds:.4f} | {row.throughput:.3e} | {row.seconds / floors[row.paths]:.2f} |")
+        lines.append(f"| {row.name} | {row.seconds:.4f} | {row.throughput:.3e} | {row.seconds / floors[row.units]:.2f} |")
     lines += ["", "| ratio | value |", "|---|---:|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in result["ratios"].items()]
     return "\n".join(lines)

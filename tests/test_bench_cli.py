@@ -26,10 +26,10 @@ def test_each_row_is_divided_by_the_floor_of_its_own_size():
     """With --whole-run-paths the whole run is compared with the RNG floor timed at its size, not the other's."""
     from simulator.bench import Row, format_table
 
-    rows = [Row("RNG floor: numpy SFC64, 1 thread", 0.5, 100.0, 100),
-            Row("numba engine, 1 thread", 2.0, 100.0, 100),
-            Row("RNG floor: numpy SFC64, 1 thread, 1000 paths", 5.0, 1000.0, 1000),
-            Row("whole run, summary mode, process (2 threads), 1000 paths", 15.0, 1000.0, 1000)]
+    rows = [Row("RNG floor: numpy SFC64, 1 thread", 0.5, 100.0),
+            Row("numba engine, 1 thread", 2.0, 100.0),
+            Row("RNG floor: numpy SFC64, 1 thread, 1000 paths", 5.0, 1000.0),
+            Row("whole run, summary mode, process (2 threads), 1000 paths", 15.0, 1000.0)]
     meta = {"scenario": "s.yaml", "paths": 100, "months": 60, "engine": "market + companies", "repeats": 1,
             "numba": "x", "numpy": "y"}
     table = format_table({"rows": rows, "ratios": {}, "meta": meta})
