@@ -129,6 +129,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     from simulator._kernels.summary import N_BINS, N_COUNTS, hist_rows, summary_block
     from simulator.company import pack_companies
     from simulator.drivers import pack_market
+    from simulator.precompile import compile_ahead, finish, summary_plan
     from simulator.sketch import RELATIVE_ERROR, quantiles as sketch_quantiles
 
     mi = inputs if inputs is not None else pack_market(scenario)
@@ -144,6 +145,9 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     chunk = min(chunk, -(-n_paths // block) * block)
     nv = L.N_MARKET_VARS + 3 * nc
     exact = band_bytes(n_paths, n, nc) <= exact_bytes
+    # a cold cache: the company kernel compiles here while a second process compiles the others
+    # (if this run fails, that process still ends on its own once it has compiled them)
+    child = compile_ahead(summary_plan(mi, ci, exact))
 
     pint = np.empty((n_paths, nc, CL.N_PINT), dtype=np.int64)
     pflt = np.empty((n_paths, nc, CL.N_PFLT))
@@ -183,6 +187,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
         if advance is not None:
             advance(m)
 
+    finish(child)  # the band kernels it compiled are in the cache
     qs = tuple(float(q) for q in quantiles)
     if exact:
         bands = exact_bands(vals, qs, n_paths)

@@ -1,0 +1,162 @@
+"""Compile a cold run's kernels on two cores: the company kernel here, the rest in a second process.
+
+numba compiles one function at a time in a process (a global lock), so a
+cold first run compiles every kernel in a row: the company kernel
+(:func:`~simulator._kernels.company.companies_path`, the longest unit),
+the market kernel, then the summary kernels that fold the bands. The
+functions are independent until the block kernel that calls them both is
+linked, and numba's on-disk cache (``NUMBA_CACHE_DIR``) is shared between
+processes. So when the cache lacks them, :func:`compile_ahead`
+
+1. starts ``python -m simulator.precompile`` and sends it the market kernel
+   and the reduction kernels with the exact signatures the run will call
+   them with; that process compiles them into the cache and exits;
+2. compiles the company kernel in this process meanwhile;
+
+and the run goes on as usual: compiling the summary block kernel, numba
+finds the company kernel in memory and loads the market kernel from the
+cache. If the second process is not done by then, or failed, numba
+compiles what is missing here, as it would have anyway. Compiled code does
+not depend on which process compiled it, so results are the same bits.
+
+The signatures are those of the calls in
+:func:`simulator._kernels.summary.summary_block` and
+:func:`simulator.stream.run_summary`: :func:`summary_plan` builds arguments
+of the same types (``tests/test_precompile.py`` checks that a summary run
+compiles exactly these signatures, so a drift shows there, not as a slow
+first run).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Plan:
+    """Kernels to compile, each with one signature (a tuple of numba types)."""
+
+    here: list = field(default_factory=list)
+    elsewhere: list = field(default_factory=list)
+
+
+def summary_plan(mi, ci, exact: bool) -> Plan:
+    """The kernels a summary-mode run (:func:`simulator.stream.run_summary`) calls, with the argument
+    types of those calls: the company kernel for this process, the others for the second one."""
+    from numba import typeof
+
+    from simulator._kernels import company_layout as CL
+    from simulator._kernels import layout as L
+    from simulator._kernels.company import companies_path
+    from simulator._kernels.market import market_path
+    from simulator._kernels.quantiles import exact_rows, sketch_rows
+    from simulator._kernels.summary import N_BINS, SUMMARY_LINES, TILE, hist_rows
+    from simulator.stream import _band_buffer
+
+    def sig(*args):
+        return tuple(typeof(a) for a in args)
+
+    n, nc, nm = mi.n_steps, ci.n, L.N_MARKET_VARS
+    i = 0  # an int64 (a path or row index)
+    dle = net_hr = subsidy = np.zeros(n)
+    # the per-path views summary_block passes: rows of C-contiguous buffers
+    no_shocks = np.zeros((0, 0, 0))
+    buf = np.empty((TILE, n, nm))[0]
+    lines = np.array(SUMMARY_LINES, dtype=np.int64)
+    pint = np.empty((1, nc, CL.N_PINT), dtype=np.int64)[0]
+    pflt = np.empty((1, nc, CL.N_PFLT))[0]
+    al = np.zeros((nc, n), dtype=np.int8)
+    fp = np.zeros((TILE, len(SUMMARY_LINES), nc, n))[0]
+    plan = Plan()
+    plan.here.append((companies_path, sig(
+        mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, buf, mi.params, dle, net_hr, subsidy, ci.cpar,
+        ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, no_shocks, lines, pint, pflt, al, fp)))
+    plan.elsewhere.append((market_path, sig(
+        mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models, mi.btc_series,
+        mi.rate_series, no_shocks, buf)))
+    nv = nm + 3 * nc
+    vals = _band_buffer(nv, n, 8)
+    qs = np.zeros(1)
+    if exact:
+        rows = vals.reshape(nv * n, vals.shape[2])
+        plan.elsewhere.append((exact_rows, sig(i, i, rows, i, i, qs, np.empty((1, nv * n)))))
+    else:
+        hist = np.zeros((nv, n, N_BINS), dtype=np.int32)
+        v_min = np.full((nv, n), np.nan)
+        plan.elsewhere.append((hist_rows, sig(i, i, vals, i, hist, v_min, v_min)))
+        h = np.zeros((1, N_BINS), dtype=np.int32)
+        lo = np.zeros(N_BINS)
+        plan.elsewhere.append((sketch_rows, sig(i, i, h, qs, lo, lo, np.empty((1, 1)))))
+    return plan
+
+
+def _compiled(dispatcher, sig) -> bool:
+    """Whether ``dispatcher`` has ``sig`` in memory or in numba's on-disk cache (read from its index,
+    without loading the code). Errs on "compiled" when numba's cache cannot be read."""
+    if sig in dispatcher.overloads:
+        return True
+    try:
+        cache = dispatcher._cache
+        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - numba internals changed or the cache is off: do nothing
+        return True
+
+
+def compile_ahead(plan: Plan):
+    """Compile ``plan`` if the cache lacks it: ``plan.elsewhere`` in a second process, ``plan.here`` in
+    this one. Returns the second process (pass it to :func:`finish`), or None."""
+    import numba
+
+    if numba.config.DISABLE_JIT or all(_compiled(d, s) for d, s in plan.here):
+        return None  # the long unit is there: nothing to overlap with
+    todo = [(d, s) for d, s in plan.elsewhere if not _compiled(d, s)]
+    child = None
+    if todo:
+        payload = pickle.dumps([(d.py_func.__module__, d.py_func.__name__, s) for d, s in todo])
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        try:
+            child = subprocess.Popen([sys.executable, "-m", "simulator.precompile"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            child.stdin.write(payload)
+            child.stdin.close()
+        except OSError:
+            child = None  # no second process: numba compiles everything here, as usual
+    for d, s in plan.here:
+        d.compile(s)
+    return child
+
+
+def finish(child, timeout: float = 60.0) -> None:
+    """Wait for the second process (it is normally long done); stop it if it hangs."""
+    if child is None:
+        return
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _main() -> None:
+    """The second process: compile the kernels named on standard input into numba's cache."""
+    import importlib
+
+    from simulator._kernels._jit import without_optional_imports
+
+    todo = pickle.loads(sys.stdin.buffer.read())
+    with without_optional_imports():
+        for module, name, sig in todo:
+            getattr(importlib.import_module(module), name).compile(sig)
+
+
+if __name__ == "__main__":
+    _main()

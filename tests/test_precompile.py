@@ -1,0 +1,108 @@
+"""A cold run's kernels compiled on two cores (simulator.precompile).
+
+The plan's signatures must be exactly those a summary run calls the kernels
+with: checked in a fresh process with an empty numba cache, where each
+kernel's compiled signatures are only the run's own. The same process checks
+that the second process compiled its share into the cache, and that the
+results are the bits of a run compiled the ordinary way (this test process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from simulator.scenario import load_scenario
+from simulator.stream import run_summary
+from tests.conftest import ROOT, SCENARIOS
+
+N = 700
+
+_CHILD = """
+import json, sys
+import numpy as np
+from simulator.company import pack_companies
+from simulator.drivers import pack_market
+from simulator.precompile import compile_ahead, finish, summary_plan
+from simulator.scenario import load_scenario
+from simulator.stream import run_summary
+
+sc = load_scenario(sys.argv[1], paths=int(sys.argv[2]))
+mi, ci = pack_market(sc), pack_companies(sc)
+report = {}
+for name, exact_bytes in (("sketch", 0), ("exact", 2**40)):
+    plan = summary_plan(mi, ci, name == "exact")
+    child = compile_ahead(plan)
+    finish(child)  # its share is in the cache before the run asks for it
+    s = run_summary(sc, inputs=mi, companies=ci, exact_bytes=exact_bytes)
+    report[name] = {
+        "child": None if child is None else child.returncode,
+        # the run compiled or loaded each kernel with the plan's signature, and no other
+        "signatures": {d.py_func.__name__: [str(t) for t in d.signatures] == [str(sig)]
+                       for d, sig in plan.here + plan.elsewhere},
+        # loaded from the cache, not compiled, in this process
+        "loaded": {d.py_func.__name__: [sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values())]
+                   for d, sig in plan.elsewhere},
+    }
+    np.savez(sys.argv[3] + name + ".npz", pint=s.pint, pflt=s.pflt, counts=s.counts, bands=s.bands,
+             market_mean=s.market_mean)
+print(json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory):
+    """A summary run in each regime in a fresh process with an empty numba cache."""
+    tmp = tmp_path_factory.mktemp("cold")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp / "numba")}
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(SCENARIOS / "avalanche.yaml"), str(N), str(tmp / "r_")],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1]), tmp
+
+
+def test_plan_signatures_are_the_runs_own(cold):
+    report, _ = cold
+    for regime in ("sketch", "exact"):
+        assert all(report[regime]["signatures"].values()), (regime, report[regime]["signatures"])
+    assert set(report["sketch"]["signatures"]) == {"companies_path", "market_path", "hist_rows", "sketch_rows"}
+    assert set(report["exact"]["signatures"]) == {"companies_path", "market_path", "exact_rows"}
+
+
+def test_second_process_compiles_the_rest(cold):
+    report, _ = cold
+    # cold cache: the second process compiled the market and band kernels, this one loaded them
+    assert report["sketch"]["child"] == 0
+    assert report["sketch"]["loaded"] == {"market_path": [1, 0], "hist_rows": [1, 0], "sketch_rows": [1, 0]}
+    # the company kernel is compiled by then: nothing to overlap, exact_rows compiles here as usual
+    assert report["exact"]["child"] is None
+    assert report["exact"]["loaded"]["exact_rows"] == [0, 1]
+
+
+@pytest.mark.parametrize("regime,exact_bytes", [("sketch", 0), ("exact", 2**40)])
+def test_results_are_the_same_bits(cold, regime, exact_bytes):
+    _, tmp = cold
+    s = run_summary(load_scenario(SCENARIOS / "avalanche.yaml", paths=N), exact_bytes=exact_bytes)
+    got = np.load(tmp / f"r_{regime}.npz")
+    for name in ("pint", "pflt", "counts", "bands", "market_mean"):
+        assert np.array_equal(got[name], getattr(s, name), equal_nan=True), name
+
+
+def test_warm_cache_starts_nothing():
+    from simulator.precompile import compile_ahead, summary_plan
+
+    s = run_summary(load_scenario(SCENARIOS / "avalanche.yaml", paths=N), exact_bytes=0)
+    assert compile_ahead(summary_plan(s.inputs, s.companies, s.exact)) is None
+
+
+def test_a_hung_second_process_is_stopped():
+    from simulator.precompile import finish
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    finish(child, timeout=0.5)
+    assert child.returncode is not None
