@@ -135,3 +135,28 @@ def test_blocks_and_threads_of_the_pool(avalanche, block):
         outs.append(out)
     assert np.isfinite(outs[1]).all()
     np.testing.assert_array_equal(bits(outs[0]), bits(outs[1]))
+
+
+def test_a_failing_block_raises_after_every_block_has_ended():
+    """The pool is kept between calls; an error in one block is raised once all blocks are done."""
+    import threading
+    import time
+
+    from simulator._kernels.blocks import run_blocks
+
+    done = []
+    lock = threading.Lock()
+
+    def block(a, b):
+        if a == 0:
+            raise ValueError("block 0")
+        time.sleep(0.05)
+        with lock:
+            done.append(a)
+
+    with pytest.raises(ValueError, match="block 0"):
+        run_blocks(block, 40, (), threads=3, block=10)
+    assert sorted(done) == [10, 20, 30]
+    done.clear()
+    run_blocks(lambda a, b: block(a + 100, b), 40, (), threads=3, block=10)  # the kept pool runs on
+    assert sorted(done) == [100, 110, 120, 130]
