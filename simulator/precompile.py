@@ -21,8 +21,9 @@ not depend on which process compiled it, so results are the same bits.
 
 The signatures are those of the calls in
 :func:`simulator._kernels.summary.summary_block` and
-:func:`simulator.stream.run_summary`: :func:`summary_plan` builds arguments
-of the same types (``tests/test_precompile.py`` checks that a summary run
+:func:`simulator.stream.run_summary` (and in
+:func:`simulator._kernels.engine.simulate_block`, the same for the market and
+company kernels): :func:`kernel_plan` builds arguments of the same types (``tests/test_precompile.py`` checks that a summary run
 compiles exactly these signatures, so a drift shows there, not as a slow
 first run).
 """
@@ -46,9 +47,15 @@ class Plan:
     elsewhere: list = field(default_factory=list)
 
 
-def summary_plan(mi, ci, exact: bool) -> Plan:
-    """The kernels a summary-mode run (:func:`simulator.stream.run_summary`) calls, with the argument
-    types of those calls: the company kernel for this process, the others for the second one."""
+def kernel_plan(mi, ci, bands: str | None) -> Plan:
+    """The kernels a run calls, with the argument types of those calls: the company kernel for this
+    process, the others for the second one.
+
+    ``bands``: ``"exact"`` or ``"sketch"`` for a summary-mode run
+    (:func:`simulator.stream.run_summary`, its band kernels included); None for
+    the fused engine (:func:`simulator.engine.run`), whose block kernel calls
+    the market and company kernels with the same types.
+    """
     from numba import typeof
 
     from simulator._kernels import company_layout as CL
@@ -56,7 +63,7 @@ def summary_plan(mi, ci, exact: bool) -> Plan:
     from simulator._kernels.company import companies_path
     from simulator._kernels.market import market_path
     from simulator._kernels.quantiles import exact_rows, sketch_rows
-    from simulator._kernels.summary import N_BINS, SUMMARY_LINES, TILE, hist_rows
+    from simulator._kernels.summary import SUMMARY_LINES, TILE, hist_rows
     from simulator.stream import _band_buffer
 
     def sig(*args):
@@ -80,19 +87,15 @@ def summary_plan(mi, ci, exact: bool) -> Plan:
     plan.elsewhere.append((market_path, sig(
         mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models, mi.btc_series,
         mi.rate_series, no_shocks, buf)))
-    nv = nm + 3 * nc
-    vals = _band_buffer(nv, n, 8)
-    qs = np.zeros(1)
-    if exact:
-        rows = vals.reshape(nv * n, vals.shape[2])
-        plan.elsewhere.append((exact_rows, sig(i, i, rows, i, i, qs, np.empty((1, nv * n)))))
-    else:
-        hist = np.zeros((nv, n, N_BINS), dtype=np.int32)
-        v_min = np.full((nv, n), np.nan)
-        plan.elsewhere.append((hist_rows, sig(i, i, vals, i, hist, v_min, v_min)))
-        h = np.zeros((1, N_BINS), dtype=np.int32)
-        lo = np.zeros(N_BINS)
-        plan.elsewhere.append((sketch_rows, sig(i, i, h, qs, lo, lo, np.empty((1, 1)))))
+    # band kernels, called from Python (only dtype, dimensions and layout make a type: small arrays do)
+    vals = _band_buffer(1, 1, 8)
+    qs = lo = np.zeros(1)
+    out = np.zeros((1, 1))
+    if bands == "exact":
+        plan.elsewhere.append((exact_rows, sig(i, i, vals.reshape(1, -1), i, i, qs, out)))
+    elif bands == "sketch":
+        plan.elsewhere.append((hist_rows, sig(i, i, vals, i, np.zeros((1, 1, 1), dtype=np.int32), out, out)))
+        plan.elsewhere.append((sketch_rows, sig(i, i, np.zeros((1, 1), dtype=np.int32), qs, lo, lo, out)))
     return plan
 
 

@@ -129,7 +129,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     from simulator._kernels.summary import N_BINS, N_COUNTS, hist_rows, summary_block
     from simulator.company import pack_companies
     from simulator.drivers import pack_market
-    from simulator.precompile import compile_ahead, finish, summary_plan
+    from simulator.precompile import compile_ahead, finish, kernel_plan
     from simulator.sketch import RELATIVE_ERROR, quantiles as sketch_quantiles
 
     mi = inputs if inputs is not None else pack_market(scenario)
@@ -147,7 +147,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     exact = band_bytes(n_paths, n, nc) <= exact_bytes
     # a cold cache: the company kernel compiles here while a second process compiles the others
     # (if this run fails, that process still ends on its own once it has compiled them)
-    child = compile_ahead(summary_plan(mi, ci, exact))
+    child = compile_ahead(kernel_plan(mi, ci, "exact" if exact else "sketch"))
 
     pint = np.empty((n_paths, nc, CL.N_PINT), dtype=np.int64)
     pflt = np.empty((n_paths, nc, CL.N_PFLT))

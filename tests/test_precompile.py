@@ -28,7 +28,7 @@ import json, sys
 import numpy as np
 from simulator.company import pack_companies
 from simulator.drivers import pack_market
-from simulator.precompile import compile_ahead, finish, summary_plan
+from simulator.precompile import compile_ahead, finish, kernel_plan
 from simulator.scenario import load_scenario
 from simulator.stream import run_summary
 
@@ -36,7 +36,7 @@ sc = load_scenario(sys.argv[1], paths=int(sys.argv[2]))
 mi, ci = pack_market(sc), pack_companies(sc)
 report = {}
 for name, exact_bytes in (("sketch", 0), ("exact", 2**40)):
-    plan = summary_plan(mi, ci, name == "exact")
+    plan = kernel_plan(mi, ci, name)
     child = compile_ahead(plan)
     finish(child)  # its share is in the cache before the run asks for it
     s = run_summary(sc, inputs=mi, companies=ci, exact_bytes=exact_bytes)
@@ -51,6 +51,11 @@ for name, exact_bytes in (("sketch", 0), ("exact", 2**40)):
     }
     np.savez(sys.argv[3] + name + ".npz", pint=s.pint, pflt=s.pflt, counts=s.counts, bands=s.bands,
              market_mean=s.market_mean)
+# the fused engine (--output full) calls the market and company kernels with the same types
+from simulator.engine import run
+res = run(sc, inputs=mi, companies=ci, full=True)
+plan = kernel_plan(mi, ci, None)
+report["engine"] = {d.py_func.__name__: [str(t) for t in d.signatures] == [str(sig)] for d, sig in plan.here + plan.elsewhere}
 print(json.dumps(report))
 """
 
@@ -72,6 +77,7 @@ def test_plan_signatures_are_the_runs_own(cold):
         assert all(report[regime]["signatures"].values()), (regime, report[regime]["signatures"])
     assert set(report["sketch"]["signatures"]) == {"companies_path", "market_path", "hist_rows", "sketch_rows"}
     assert set(report["exact"]["signatures"]) == {"companies_path", "market_path", "exact_rows"}
+    assert report["engine"] == {"companies_path": True, "market_path": True}
 
 
 def test_second_process_compiles_the_rest(cold):
@@ -94,10 +100,11 @@ def test_results_are_the_same_bits(cold, regime, exact_bytes):
 
 
 def test_warm_cache_starts_nothing():
-    from simulator.precompile import compile_ahead, summary_plan
+    from simulator.precompile import compile_ahead, kernel_plan
 
     s = run_summary(load_scenario(SCENARIOS / "avalanche.yaml", paths=N), exact_bytes=0)
-    assert compile_ahead(summary_plan(s.inputs, s.companies, s.exact)) is None
+    assert compile_ahead(kernel_plan(s.inputs, s.companies, "sketch")) is None
+    assert compile_ahead(kernel_plan(s.inputs, s.companies, None)) is None
 
 
 def test_a_hung_second_process_is_stopped():
