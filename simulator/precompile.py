@@ -23,9 +23,11 @@ The signatures are those of the calls in
 :func:`simulator._kernels.summary.summary_block` and
 :func:`simulator.stream.run_summary` (and in
 :func:`simulator._kernels.engine.simulate_block`, the same for the market and
-company kernels): :func:`kernel_plan` builds arguments of the same types (``tests/test_precompile.py`` checks that a summary run
-compiles exactly these signatures, so a drift shows there, not as a slow
-first run).
+company kernels): :func:`kernel_plan` builds arguments of the same types.
+``tests/test_precompile.py`` checks that summary runs in both regimes and
+the fused engine compile exactly these signatures, so a drift shows there,
+not as a slower first run. Used by :func:`simulator.stream.run_summary` and
+:func:`simulator.engine.run`; measured in ``docs/performance.md`` section 11.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ import numpy as np
 
 @dataclass
 class Plan:
-    """Kernels to compile, each with one signature (a tuple of numba types)."""
+    """Kernels to compile: ``(dispatcher, signature)`` pairs, a signature being a tuple of numba
+    types; ``here`` in the run's process, ``elsewhere`` in the second one."""
 
     here: list = field(default_factory=list)
     elsewhere: list = field(default_factory=list)

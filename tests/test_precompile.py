@@ -1,8 +1,9 @@
 """A cold run's kernels compiled on two cores (simulator.precompile).
 
-The plan's signatures must be exactly those a summary run calls the kernels
-with: checked in a fresh process with an empty numba cache, where each
-kernel's compiled signatures are only the run's own. The same process checks
+The plan's signatures must be exactly those a run calls the kernels with
+(summary mode in both band regimes, and the fused engine): checked in a
+fresh process with an empty numba cache, where each kernel's compiled
+signatures are only the runs' own. The same process checks
 that the second process compiled its share into the cache, and that the
 results are the bits of a run compiled the ordinary way (this test process).
 """
@@ -62,7 +63,8 @@ print(json.dumps(report))
 
 @pytest.fixture(scope="module")
 def cold(tmp_path_factory):
-    """A summary run in each regime in a fresh process with an empty numba cache."""
+    """A summary run in each regime, then a full-output engine run, in a fresh process with an empty
+    numba cache."""
     tmp = tmp_path_factory.mktemp("cold")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp / "numba")}
     out = subprocess.run([sys.executable, "-c", _CHILD, str(SCENARIOS / "avalanche.yaml"), str(N), str(tmp / "r_")],
