@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -200,26 +201,33 @@ def run_files(files: Sequence[str], overrides=(), *, paths=None, seed=None, hori
 
 def rerun_file(results_file: str, out_path=None, *, force=False, threads=None) -> Report:
     """Reproduce a results file from what it records (resolved scenario, seed,
-    output mode) into ``out_path`` (default: ``NAME.rerun.nc`` beside it).
+    output mode, engine, band method) into ``out_path`` (default:
+    ``NAME.rerun.nc`` beside it).
 
     The CSV files the run read must still be there, unchanged (their SHA-256
     is stored in the file); results are bit for bit the same.
     """
-    from simulator.results import read_provenance
-
     import warnings
 
     from simulator import __version__
-    from simulator.errors import ScenarioWarning
+    from simulator.errors import OutputError, ScenarioWarning
+    from simulator.results import read_provenance
 
     scenario, mode, attrs = read_provenance(results_file)
+    engine = attrs.get("engine", "numba")  # files from before the attribute: the numba engine
+    if engine not in ENGINES:
+        raise OutputError(f"{results_file}: unknown engine {engine!r} in its attributes; it cannot be rerun")
+    # the same band method as the run: the histogram sketch, or exact whatever its memory (None: decide
+    # by size as a run does, for files from before the attribute)
+    exact_bytes = {"sketch": 0, "exact": sys.maxsize}.get(attrs.get("bands"))
     if attrs.get("simulator_version") != __version__:
         warnings.warn(ScenarioWarning(
             f"written by simulator {attrs.get('simulator_version', '(unknown)')}, this is {__version__}: "
             "results may differ", str(results_file)), stacklevel=2)
     src = Path(results_file)
     target = Path(out_path) if out_path else src.with_name(f"{src.stem}.rerun{src.suffix or '.nc'}")
-    return _simulate([scenario], [target], full=mode == "full", force=force, threads=threads)
+    return _simulate([scenario], [target], full=mode == "full", force=force, threads=threads,
+                     exact_bytes=exact_bytes, engine=engine)
 
 
 def same_data(a: str, b: str) -> list[str]:
@@ -277,6 +285,10 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
             results.append(res)
     for sc, mi, ci, target, res in zip(scenarios, inputs, companies, targets, results):
         ds = market_data(sc, res["market"], mi, full=full, summary=res.get("summary"))
+        # what else decides the bits, for `rerun`: the engine, and a summary's band method
+        ds.attrs["engine"] = engine
+        if not full:
+            ds.attrs["bands"] = "exact" if res["exact"] else "sketch"
         if ci.n:
             ds = ds.merge(company_data(sc, res, full=full))
             report.companies[sc.name] = summarise(res["pint"], res["pflt"], ci.names, ci.opening_debt,

@@ -157,6 +157,30 @@ def test_rerun_reproduces_bit_for_bit(tmp_path, mode):
         assert a.sizes == b.sizes and (a.sizes.get("path") == 37) == (mode == "full")
 
 
+@pytest.mark.parametrize("how", ["numpy engine", "sketch bands"])
+def test_rerun_uses_the_runs_engine_and_band_method(tmp_path, how):
+    """The engine and a summary's band method decide the bits too: the file records both and
+    `rerun` uses them (a numpy-engine run agrees with numba to 1e-12 only; sketch bands are not
+    exact ones)."""
+    from simulator.api import run_files
+
+    out, again = tmp_path / "out.nc", tmp_path / "again.nc"
+    kw = {"engine": "numpy"} if how == "numpy engine" else {"exact_bytes": 0}
+    run_files([str(ROOT / "scenarios" / "avalanche.yaml")], paths=41, seed=3, out_path=out, **kw)
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["engine"] == kw.get("engine", "numba")
+        assert ds.attrs["bands"] == ("sketch" if how == "sketch bands" else "exact")
+    res = CliRunner().invoke(main, ["rerun", str(out), "-o", str(again), "--check"])
+    assert res.exit_code == 0, res.output
+    # without the attributes (a file from before them) the rerun takes the defaults and differs
+    with xr.open_dataset(out) as ds:
+        ds = ds.load()
+    del ds.attrs["engine"], ds.attrs["bands"]
+    ds.to_netcdf(out, engine="h5netcdf")
+    res = CliRunner().invoke(main, ["rerun", str(out), "-o", str(again), "--force", "--check"])
+    assert res.exit_code == 1 and "differs" in res.stderr
+
+
 def test_rerun_check_detects_a_difference(tmp_path):
     (tmp_path / "base.yaml").write_text(BASE)
     out, again = tmp_path / "out.nc", tmp_path / "again.nc"
