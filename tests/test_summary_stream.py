@@ -52,6 +52,28 @@ def test_per_path_scalars_equal_full_run(full, exact):
     np.testing.assert_array_equal(exact.pflt, full["pflt"])
 
 
+def test_company_summary_is_the_same_on_any_thread_count(scenario, exact):
+    """summarise runs one company per task on the thread pool: the same numbers on 1 or 3 threads."""
+    import json
+
+    import numba
+
+    from simulator.company.summary import summarise
+
+    ci = exact.companies
+    before = numba.get_num_threads()
+    out = []
+    try:
+        for threads in (1, min(3, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            out.append(json.dumps(summarise(exact.pint, exact.pflt, ci.names, ci.opening_debt,
+                                            scenario.simulation.n_steps, counterparties=ci.counterparties())))
+    finally:
+        numba.set_num_threads(before)
+    assert out[0] == out[1]
+    assert '"contagion"' in out[0]
+
+
 def test_counts_and_pd_equal_full_run(scenario, full, exact):
     from simulator.company.summary import equal_weights, pd_curve, summarise
 
