@@ -124,7 +124,7 @@ def compile_ahead(plan: Plan):
         return None  # the long unit is there: nothing to overlap with
     todo = [(d, s) for d, s in plan.elsewhere if not _compiled(d, s)]
     child = None
-    if todo:
+    if todo and sys.executable:  # an embedded interpreter may have no executable to start
         payload = pickle.dumps([(d.py_func.__module__, d.py_func.__name__, s) for d, s in todo])
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ)
