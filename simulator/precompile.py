@@ -2,7 +2,7 @@
 
 numba compiles one function at a time in a process (a global lock), so a
 cold first run compiles every kernel in a row: the company kernel
-(:func:`~simulator._kernels.company.companies_path`, the longest unit),
+(:func:`~simulator._kernels.company.companies_lanes`, the longest unit),
 the market kernel, then the summary kernels that fold the bands. The
 functions are independent until the block kernel that calls them both is
 linked, and numba's on-disk cache (``NUMBA_CACHE_DIR``) is shared between
@@ -63,10 +63,10 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
 
     from simulator._kernels import company_layout as CL
     from simulator._kernels import layout as L
-    from simulator._kernels.company import companies_path
+    from simulator._kernels.company import NL, companies_lanes
     from simulator._kernels.market import market_path
     from simulator._kernels.quantiles import exact_rows, sketch_rows
-    from simulator._kernels.summary import SUMMARY_LINES, TILE, hist_rows
+    from simulator._kernels.summary import SUMMARY_LINES, hist_rows
     from simulator.stream import _band_buffer
 
     def sig(*args):
@@ -75,17 +75,18 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     n, nc, nm = mi.n_steps, ci.n, L.N_MARKET_VARS
     i = 0  # an int64 (a path or row index)
     dle = net_hr = subsidy = np.zeros(n)
-    # the per-path views summary_block passes: rows of C-contiguous buffers
+    # the arrays summary_block passes (the market buffer of one path: a row of the lanes' buffer)
     no_shocks = np.zeros((0, 0, 0))
-    buf = np.empty((TILE, n, nm))[0]
+    bufs = np.empty((NL, n, nm))
     lines = np.array(SUMMARY_LINES, dtype=np.int64)
-    pint = np.empty((1, nc, CL.N_PINT), dtype=np.int64)[0]
-    pflt = np.empty((1, nc, CL.N_PFLT))[0]
-    al = np.zeros((nc, n), dtype=np.int8)
-    fp = np.zeros((TILE, len(SUMMARY_LINES), nc, n))[0]
+    pint = np.empty((NL, nc, CL.N_PINT), dtype=np.int64)
+    pflt = np.empty((NL, nc, CL.N_PFLT))
+    al = np.empty((nc, n, NL), dtype=np.int8)
+    fp = np.zeros((len(SUMMARY_LINES), nc, n, NL))
+    buf = bufs[0]
     plan = Plan()
-    plan.here.append((companies_path, sig(
-        mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, buf, mi.params, dle, net_hr, subsidy, ci.cpar,
+    plan.here.append((companies_lanes, sig(
+        mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, bufs, mi.params, dle, net_hr, subsidy, ci.cpar,
         ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, no_shocks, lines, pint, pflt, al, fp)))
     plan.elsewhere.append((market_path, sig(
         mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models, mi.btc_series,

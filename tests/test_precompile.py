@@ -77,9 +77,9 @@ def test_plan_signatures_are_the_runs_own(cold):
     report, _ = cold
     for regime in ("sketch", "exact"):
         assert all(report[regime]["signatures"].values()), (regime, report[regime]["signatures"])
-    assert set(report["sketch"]["signatures"]) == {"companies_path", "market_path", "hist_rows", "sketch_rows"}
-    assert set(report["exact"]["signatures"]) == {"companies_path", "market_path", "exact_rows"}
-    assert report["engine"] == {"companies_path": True, "market_path": True}
+    assert set(report["sketch"]["signatures"]) == {"companies_lanes", "market_path", "hist_rows", "sketch_rows"}
+    assert set(report["exact"]["signatures"]) == {"companies_lanes", "market_path", "exact_rows"}
+    assert report["engine"] == {"companies_lanes": True, "market_path": True}
 
 
 def test_second_process_compiles_the_rest(cold):

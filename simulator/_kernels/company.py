@@ -63,20 +63,28 @@ N_FS = 4
 # impaired and so follows the same straight line
 TX_RATE, TX_COUNT, TX_LAST, NG_RATE, NG_COUNT, NG_LAST = range(6)
 N_SCHED = 6
-# company state columns
+# company state columns, per lane: st[c, S_*, l]
 (S_CASH, S_BTC, S_REV, S_NOL, S_UDEV, S_LNCORE, S_DM, S_CAUSE, S_IN_STRESS, S_STRESS_MONTH,
  S_REC_MONTH, S_TROUGH, S_TROUGH_MONTH, S_TTM_REV, S_TTM_EBITDA, S_TTM_INT, S_TTM_FCF,
- S_MINLIQ, S_FIRST_AV, S_NEXT_FLEET, S_TX_RATE, S_TX_COUNT, S_NG_RATE, S_NG_COUNT, S_NEXT_MAT,
- S_GPU_FIRST) = range(26)
-N_S = 26
-# S_GPU_FIRST: the first of the company's GPU vintages (in gidx) still to look at: those before it are
-# cancelled or have neither book nor economic life left.
+ S_MINLIQ, S_FIRST_AV, S_TX_RATE, S_TX_COUNT, S_NG_RATE, S_NG_COUNT, S_NEXT_MAT) = range(24)
+N_S = 24
 # S_NEXT_MAT: the first step at which a tranche of the company matures (maturities are only looked at then).
-# S_NEXT_FLEET: index of the first planned vintage not yet bought or cancelled. Fleet rows of a company
-# are the opening fleet, then planned vintages in month order (simulator.company.pack), so the
-# vintages on the books are rows fptr[c] .. S_NEXT_FLEET - 1 and this step's purchases follow it.
+# S_TX_RATE, S_NG_RATE: the running per-step charge of a depreciation schedule; the count of vintages
+# charging it follows in the next column.
 # trailing-window columns
 R_REV, R_EBITDA, R_INT, R_FCF = range(4)
+
+#: Paths stepped together by :func:`companies_lanes`, one per lane. Every per-path value of the
+#: company step is an array over the lanes (the last axis), and the sections that run every step
+#: are branch-free loops over them, which LLVM turns into SIMD code; 16 is the smallest count at
+#: which it did so here (AVX2: four float64 per instruction, four instructions in flight).
+NL = 16
+# per-lane values of a company step: rows of the scratch x[X_*, l]
+(X_DEMAND_ALARM, X_SURPRISE, X_Z, X_U, X_CONTRACT_REV, X_NONCASH, X_RPO, X_SPOT_PX, X_SPOT_CAP, X_FLEET_MW,
+ X_DEP, X_IMP, X_POWER_PX, X_MINING_MW, X_REVENUE, X_POWER, X_EBITDA, X_INTEREST, X_COMMITTED, X_UNCOMMITTED,
+ X_TAX, X_AMORT, X_CAPEX, X_FCF, X_NET_FIN, X_TO_FUND, X_DEBT_TRANCHES, X_CASH, X_MATURED, X_ARG, X_EXP,
+ X_CANCEL, X_CAUSE, X_DEBT_END, X_LEV_END, X_UNDRAWN_REV) = range(36)
+N_X = 36
 
 
 @jit
@@ -119,103 +127,117 @@ def external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, out):
                     out[j] = math.floor(-math.log(u) / kpar[j, CL.K_HAZARD] / dt)
 
 
+
+
 @jit_ir_inline
-def schedule_vintage(sched, c, col, fpar, j):
-    """Add vintage ``j``'s straight-line depreciation (its ``F_DEP_*`` columns) to company ``c``'s
-    schedule ``col`` (``TX_RATE`` or ``NG_RATE``; its ``_COUNT`` and ``_LAST`` columns follow it).
-    Charges at or after the horizon are dropped."""
+def schedule_vintage(sched, c, col, fpar, j, bought, lanes):
+    """Add vintage ``j``'s straight-line depreciation (its ``F_DEP_*`` columns) to schedule ``col`` of
+    company ``c`` (``TX_RATE`` or ``NG_RATE``; its ``_COUNT`` and ``_LAST`` columns follow it) in the
+    lanes where ``bought[l]``. Charges at or after the horizon are dropped."""
     n = sched.shape[1]
     first = int(fpar[j, CL.F_DEP_FIRST])
     end = int(fpar[j, CL.F_DEP_END])
     rate = fpar[j, CL.F_DEP_RATE]
+    last = fpar[j, CL.F_DEP_LAST]
     if rate > 0.0:
         if first < n:
-            sched[c, first, col] += rate
-            sched[c, first, col + 1] += 1.0
+            for l in range(lanes):
+                old = sched[c, first, col, l]
+                sched[c, first, col, l] = old + rate if bought[l] else old
+                old = sched[c, first, col + 1, l]
+                sched[c, first, col + 1, l] = old + 1.0 if bought[l] else old
         if end < n:
-            sched[c, end, col] -= rate
-            sched[c, end, col + 1] -= 1.0
+            for l in range(lanes):
+                old = sched[c, end, col, l]
+                sched[c, end, col, l] = old - rate if bought[l] else old
+                old = sched[c, end, col + 1, l]
+                sched[c, end, col + 1, l] = old - 1.0 if bought[l] else old
     if end < n:
-        sched[c, end, col + 2] += fpar[j, CL.F_DEP_LAST]
+        for l in range(lanes):
+            old = sched[c, end, col + 2, l]
+            sched[c, end, col + 2, l] = old + last if bought[l] else old
 
 
 @jit_ir_inline
-def scheduled_charge(st, sched, c, t, col, s_rate):
-    """This step's charge of schedule ``col``; the running rate and count live in ``st[c, s_rate]``
-    and ``st[c, s_rate + 1]``. The rate is reset to exactly zero when no vintage charges it."""
-    st[c, s_rate] += sched[c, t, col]
-    st[c, s_rate + 1] += sched[c, t, col + 1]
-    if st[c, s_rate + 1] == 0.0:
-        st[c, s_rate] = 0.0
-    return st[c, s_rate] + sched[c, t, col + 2]
-
-
-@jit_ir_inline
-def buy_vintage(c, j, basis, rel0, fpar, fs, sched):
-    """Put vintage ``j`` on company ``c``'s books at cost (or opening book) ``basis`` USD;
-    ``rel0`` is its generation factor at purchase ((1 - drop)^-(generations)). The tax basis
-    joins the tax schedule; a GPU vintage keeps a book (it can be impaired), its charge
-    per step and its spot capacity ``FS_CAP``; the book of any other vintage joins the
-    non-GPU schedule."""
-    fs[j, FS_STATUS] = 1.0
-    schedule_vintage(sched, c, TX_RATE, fpar, j)
+def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
+    """Put vintage ``j`` on company ``c``'s books at cost (or opening book) ``basis`` USD in the lanes
+    where it is still to buy (``FS_STATUS`` 0); ``bought`` (bool[lanes]) gets those lanes.
+    ``rel0[l]`` is its generation factor at purchase ((1 - drop)^-(generations)). The tax
+    basis joins the tax schedule; a GPU vintage keeps a book (it can be impaired), its charge per
+    step and its spot capacity ``FS_CAP``; the book of any other vintage joins the non-GPU schedule."""
+    for l in range(lanes):
+        bought[l] = fs[j, FS_STATUS, l] == 0.0
+        fs[j, FS_STATUS, l] = 1.0 if bought[l] else fs[j, FS_STATUS, l]
+    schedule_vintage(sched, c, TX_RATE, fpar, j, bought, lanes)
     g = fpar[j, CL.F_GPUS]
     if g > 0.0:
-        fs[j, FS_BOOK] = basis
-        fs[j, FS_RATE] = fpar[j, CL.F_DEP_RATE]
-        fs[j, FS_CAP] = g * (1.0 - fpar[j, CL.F_CONTRACTED]) * fpar[j, CL.F_PRICE_FACTOR] * rel0
+        cap = g * (1.0 - fpar[j, CL.F_CONTRACTED]) * fpar[j, CL.F_PRICE_FACTOR]
+        rate = fpar[j, CL.F_DEP_RATE]
+        for l in range(lanes):
+            fs[j, FS_BOOK, l] = basis if bought[l] else fs[j, FS_BOOK, l]
+            fs[j, FS_RATE, l] = rate if bought[l] else fs[j, FS_RATE, l]
+            fs[j, FS_CAP, l] = cap * rel0[l] if bought[l] else fs[j, FS_CAP, l]
     else:
-        schedule_vintage(sched, c, NG_RATE, fpar, j)
+        schedule_vintage(sched, c, NG_RATE, fpar, j, bought, lanes)
 
 
 @jit
-def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, gidx, gptr, covidx, covptr):
-    """Opening balance sheet of every company into the state arrays (``drop``: generation price drop).
+def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, nxt, gfirst, gidx, gptr, covidx,
+               covptr, lanes):
+    """Opening balance sheet of every company into every lane of the state arrays (``drop``: generation
+    price drop); ``nxt[c]`` is the first planned vintage of company ``c`` (the one after its opening fleet).
 
     Also lists each company's GPU vintages, rows ``gidx[gptr[c]:gptr[c + 1]]`` of ``fpar``, and
     its tranches with a covenant, rows ``covidx[covptr[c]:covptr[c + 1]]`` of ``tpar``, in row order.
     """
     n_comp = cpar.shape[0]
     W = ring.shape[1]
-    sched[:, :, :] = 0.0
+    sched[:, :, :, :] = 0.0
+    st[:, :, :] = 0.0
     for c in range(n_comp):
-        st[c, :] = 0.0
-        st[c, S_CASH] = cpar[c, CL.C_CASH0]
-        st[c, S_BTC] = cpar[c, CL.C_BTC0]
-        st[c, S_REV] = cpar[c, CL.C_REV_DRAWN0]
-        st[c, S_NOL] = cpar[c, CL.C_NOL0]
-        st[c, S_DM] = -1.0
-        st[c, S_STRESS_MONTH] = -1.0
-        st[c, S_REC_MONTH] = -1.0
-        st[c, S_TROUGH_MONTH] = -1.0
-        st[c, S_FIRST_AV] = -1.0
-        st[c, S_MINLIQ] = 1e300
-        if cpar[c, CL.C_HAS_TTM] > 0.5:
-            vals = (cpar[c, CL.C_TTM_REV], cpar[c, CL.C_TTM_EBITDA], cpar[c, CL.C_TTM_INTEREST], cpar[c, CL.C_TTM_FCF])
-            for k in range(W):
-                ring[c, k, R_REV] = vals[0] / W
-                ring[c, k, R_EBITDA] = vals[1] / W
-                ring[c, k, R_INT] = vals[2] / W
-                ring[c, k, R_FCF] = vals[3] / W
-            st[c, S_TTM_REV] = vals[0]
-            st[c, S_TTM_EBITDA] = vals[1]
-            st[c, S_TTM_INT] = vals[2]
-            st[c, S_TTM_FCF] = vals[3]
-        for j in range(tptr[c], tptr[c + 1]):
-            ts[j, TS_BAL] = tpar[j, CL.T_PRINCIPAL]
-            ts[j, TS_FLOATING] = tpar[j, CL.T_FLOATING]
-            ts[j, TS_RATE] = tpar[j, CL.T_RATE]
-            ts[j, TS_MAT] = tpar[j, CL.T_MATURITY]
-            ts[j, TS_LINEAR] = tpar[j, CL.T_LINEAR]
-            ts[j, TS_UNDRAWN] = tpar[j, CL.T_UNDRAWN]
-            ts[j, TS_BREACH] = 0.0
-        st[c, S_NEXT_MAT] = next_maturity(ts, tptr[c], tptr[c + 1], -1.0)
-        st[c, S_NEXT_FLEET] = fptr[c]
+        for l in range(lanes):
+            st[c, S_CASH, l] = cpar[c, CL.C_CASH0]
+            st[c, S_BTC, l] = cpar[c, CL.C_BTC0]
+            st[c, S_REV, l] = cpar[c, CL.C_REV_DRAWN0]
+            st[c, S_NOL, l] = cpar[c, CL.C_NOL0]
+            st[c, S_DM, l] = -1.0
+            st[c, S_STRESS_MONTH, l] = -1.0
+            st[c, S_REC_MONTH, l] = -1.0
+            st[c, S_TROUGH_MONTH, l] = -1.0
+            st[c, S_FIRST_AV, l] = -1.0
+            st[c, S_MINLIQ, l] = 1e300
+            if cpar[c, CL.C_HAS_TTM] > 0.5:
+                vals = (cpar[c, CL.C_TTM_REV], cpar[c, CL.C_TTM_EBITDA], cpar[c, CL.C_TTM_INTEREST],
+                        cpar[c, CL.C_TTM_FCF])
+                for k in range(W):
+                    ring[c, k, R_REV, l] = vals[0] / W
+                    ring[c, k, R_EBITDA, l] = vals[1] / W
+                    ring[c, k, R_INT, l] = vals[2] / W
+                    ring[c, k, R_FCF, l] = vals[3] / W
+                st[c, S_TTM_REV, l] = vals[0]
+                st[c, S_TTM_EBITDA, l] = vals[1]
+                st[c, S_TTM_INT, l] = vals[2]
+                st[c, S_TTM_FCF, l] = vals[3]
+            for j in range(tptr[c], tptr[c + 1]):
+                ts[j, TS_BAL, l] = tpar[j, CL.T_PRINCIPAL]
+                ts[j, TS_FLOATING, l] = tpar[j, CL.T_FLOATING]
+                ts[j, TS_RATE, l] = tpar[j, CL.T_RATE]
+                ts[j, TS_MAT, l] = tpar[j, CL.T_MATURITY]
+                ts[j, TS_LINEAR, l] = tpar[j, CL.T_LINEAR]
+                ts[j, TS_UNDRAWN, l] = tpar[j, CL.T_UNDRAWN]
+                ts[j, TS_BREACH, l] = 0.0
+            st[c, S_NEXT_MAT, l] = next_maturity(ts, tptr[c], tptr[c + 1], -1.0, l)
+    fs[:, :, :] = 0.0
+    bought = np.empty(NL, dtype=np.bool_)
+    rel = np.empty(NL)
+    for c in range(n_comp):
+        nxt[c] = fptr[c]
         for j in range(fptr[c], fptr[c + 1]):
-            fs[j, :] = 0.0
             if fpar[j, CL.F_CAPEX] == 0.0:  # opening fleet
-                st[c, S_NEXT_FLEET] = j + 1
-                buy_vintage(c, j, fpar[j, CL.F_BOOK0], (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND], fpar, fs, sched)
+                nxt[c] = j + 1
+                for l in range(lanes):
+                    rel[l] = (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND]
+                buy_vintage(c, j, fpar[j, CL.F_BOOK0], rel, fpar, fs, sched, bought, lanes)
     q = 0
     for c in range(n_comp):
         gptr[c] = q
@@ -225,7 +247,8 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, gidx
                 q += 1
     gptr[n_comp] = q
     for c in range(n_comp):
-        st[c, S_GPU_FIRST] = gptr[c]
+        for l in range(lanes):
+            gfirst[c, l] = gptr[c]
     q = 0
     for c in range(n_comp):
         covptr[c] = q
@@ -237,12 +260,12 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, gidx
 
 
 @jit_inline
-def next_maturity(ts, j0, j1, t):
-    """First maturity step after step ``t`` among tranches ``j0 .. j1 - 1`` (1e18 if none)."""
+def next_maturity(ts, j0, j1, t, l):
+    """First maturity step after step ``t`` among tranches ``j0 .. j1 - 1`` of lane ``l`` (1e18 if none)."""
     m = 1e18
     for j in range(j0, j1):
-        if ts[j, TS_MAT] > t:
-            m = min(m, ts[j, TS_MAT])
+        if ts[j, TS_MAT, l] > t:
+            m = min(m, ts[j, TS_MAT, l])
     return m
 
 
@@ -258,72 +281,104 @@ def _net_leverage(debt, cash, ttm_ebitda):
 
 
 @jit_ir_inline
-def recovery_update(c, t, cpar, st):
-    """FCF recovery rule (MODEL.md 6) after step ``t`` of a company still alive."""
-    if st[c, S_REC_MONTH] >= 0.0:
+def recovery_update(c, t, l, cpar, st):
+    """FCF recovery rule (MODEL.md 6) after step ``t`` of a company still alive in lane ``l``."""
+    if st[c, S_REC_MONTH, l] >= 0.0:
         return
     if cpar[c, CL.C_REC_MARGIN] > 0.5:
-        rev = st[c, S_TTM_REV]
-        metric = st[c, S_TTM_FCF] / rev if rev > 0.0 else -math.inf
+        rev = st[c, S_TTM_REV, l]
+        metric = st[c, S_TTM_FCF, l] / rev if rev > 0.0 else -math.inf
     else:
-        metric = st[c, S_TTM_FCF]
-    if st[c, S_IN_STRESS] < 0.5:
-        if st[c, S_STRESS_MONTH] < 0.0 and metric < cpar[c, CL.C_REC_THRESHOLD]:
-            st[c, S_IN_STRESS] = 1.0
-            st[c, S_STRESS_MONTH] = t
-            st[c, S_TROUGH] = metric
-            st[c, S_TROUGH_MONTH] = t
+        metric = st[c, S_TTM_FCF, l]
+    if st[c, S_IN_STRESS, l] < 0.5:
+        if st[c, S_STRESS_MONTH, l] < 0.0 and metric < cpar[c, CL.C_REC_THRESHOLD]:
+            st[c, S_IN_STRESS, l] = 1.0
+            st[c, S_STRESS_MONTH, l] = t
+            st[c, S_TROUGH, l] = metric
+            st[c, S_TROUGH_MONTH, l] = t
         return
-    if metric < st[c, S_TROUGH]:
-        st[c, S_TROUGH] = metric
-        st[c, S_TROUGH_MONTH] = t
+    if metric < st[c, S_TROUGH, l]:
+        st[c, S_TROUGH, l] = metric
+        st[c, S_TROUGH_MONTH, l] = t
     if metric >= cpar[c, CL.C_REC_TARGET]:
-        st[c, S_REC_MONTH] = t
-        st[c, S_IN_STRESS] = 0.0
+        st[c, S_REC_MONTH, l] = t
+        st[c, S_IN_STRESS, l] = 0.0
 
 
 @jit
-def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, net_hr, subsidy,
-                   cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pint, pflt, alarms, full):
-    """Run every company over every step of one market path.
+def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dle, net_hr, subsidy,
+                    cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pint, pflt, alarms, full):
+    """Run every company over every step of ``NL`` market paths at once, one per lane.
+
+    Lane ``l`` is global path ``gpath0 + l`` (local ``p_local0 + l`` in ``shocks``; a lane past the
+    last injected path reads the last one). ``buf[l]`` is its market path. Each lane is computed
+    with exactly the operations, in the same order, of a path stepped alone: lanes never mix, so
+    results do not depend on which paths share a call, and a lane the caller does not need (past
+    the end of a block) only costs time.
 
     Companies are stepped in a fixed order inside each step; contagion reads
     counterparties' defaults from earlier steps only, so the order does not
     change results. A defaulted company has no later flows: its full-mode lines
     after the default step are zero except cash and debt, frozen at default.
-    ``alarms[c, t]`` (int8) gets the ALARM_* bits of each step the company is
-    alive at the end of (0 otherwise).
+    (A lane whose company has defaulted keeps being computed along with the
+    others while any lane of that company is alive; nothing of it is read:
+    its outputs were taken at default.)
+
+    Outputs, lane first or last as written: ``pint[l, c, :]`` (int64), ``pflt[l, c, :]`` (float64),
+    ``alarms[c, t, l]`` (int8: the ALARM_* bits of each step the company is alive at the end of,
+    0 otherwise), ``full[i, c, t, l]`` (float64: line ``lines[i]``, an ``O_*`` index; ``lines``
+    empty: none). All are written in full here.
     """
     n_comp = cpar.shape[0]
     W = 12 // mps
-    cbase = np.empty((n_comp, L.STREAMS_PER_COMPANY), dtype=np.uint64)
+    nm = buf.shape[2]
+    # the lane loops run to a count LLVM does not know at compile time: a loop of a known 16
+    # iterations with a small body is unrolled into scalar code before the loop vectoriser sees it
+    lanes = min(buf.shape[0], NL)
+    # ---- per-lane random streams and opening state
+    cbase = np.empty((NL, n_comp, L.STREAMS_PER_COMPANY), dtype=np.uint64)
+    pl = np.empty(NL, dtype=np.int64)  # the row of each lane in injected shocks
+    for l in range(lanes):
+        pl[l] = min(p_local0 + l, max(shocks.shape[0] - 1, 0))
     if shocks.shape[0] == 0:
-        for c in range(n_comp):
-            for k in range(CL.N_COMPANY_STREAMS_USED):  # the bases of the streams a company draws from
-                cbase[c, k] = stream_base(k0, k1, np.uint64(gpath),
-                                          np.uint64(L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY + k))
-    st = np.zeros((n_comp, N_S))
-    ring = np.zeros((n_comp, W, 4))
-    ts = np.zeros((tpar.shape[0], N_TS))
-    fs = np.zeros((fpar.shape[0], N_FS))
-    sched = np.empty((n_comp, n_steps, N_SCHED))
+        for l in range(lanes):
+            for c in range(n_comp):
+                for k in range(CL.N_COMPANY_STREAMS_USED):  # the bases of the streams a company draws from
+                    cbase[l, c, k] = stream_base(k0, k1, np.uint64(gpath0 + l),
+                                                 np.uint64(L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY + k))
+    st = np.empty((n_comp, N_S, NL))
+    ring = np.zeros((n_comp, W, 4, NL))
+    ts = np.zeros((tpar.shape[0], N_TS, NL))
+    fs = np.zeros((fpar.shape[0], N_FS, NL))
+    sched = np.empty((n_comp, n_steps, N_SCHED, NL))
+    nxt = np.empty(n_comp, dtype=np.int64)
+    gfirst = np.empty((n_comp, NL), dtype=np.int64)
     gidx = np.empty(fpar.shape[0], dtype=np.int64)
     gptr = np.empty(n_comp + 1, dtype=np.int64)
     covidx = np.empty(tpar.shape[0], dtype=np.int64)
     covptr = np.empty(n_comp + 1, dtype=np.int64)
-    kcancel = np.zeros(kpar.shape[0], dtype=np.bool_)
-    ext_step = np.empty(kpar.shape[0])
-    av = np.zeros((n_comp, n_steps), dtype=np.bool_)
-    flows = np.zeros(CL.N_OUT)
-    init_state(cpar, tpar, tptr, fpar, fptr, mparams[L.D_GPU, L.GPU_GEN_DROP], st, ring, ts, fs, sched, gidx, gptr, covidx,
-               covptr)
-    external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, ext_step)
+    kcancel = np.zeros((kpar.shape[0], NL), dtype=np.bool_)
+    ext_step = np.empty((kpar.shape[0], NL))
+    ext1 = np.empty(kpar.shape[0])
+    av = np.zeros((n_comp, n_steps, NL), dtype=np.bool_)
+    mk = np.empty((nm, NL))  # this step's market values, lane last
+    x = np.zeros((N_X, NL))  # per-lane values of the company step
+    drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
+    init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, nxt, gfirst, gidx, gptr, covidx,
+               covptr, lanes)
+    for l in range(lanes):
+        external_default_steps(cpar, kpar, kptr, cbase[l], shocks, pl[l], dt, ext1)
+        for j in range(kpar.shape[0]):
+            ext_step[j, l] = ext1[j]
+    pint[:, :, :] = 0
+    pflt[:, :, :] = 0.0
+    alarms[:, :, :] = 0
     # L1 looks back over the fewest whole steps spanning six months; with steps longer than
     # that (annual, 4-monthly) the 30 % six-month threshold is rescaled to the span compared
     lag = (6 + mps - 1) // mps
     l1_factor = 0.7 ** (lag * mps / 6.0)
     c0 = mparams[L.D_INFERENCE, L.INF_C0]
-    drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
+    hours = HOURS_PER_MONTH * mps
     # per-path constants of each company's utilisation process (the same expressions as in the step,
     # evaluated once instead of every company-step: same bits, fewer exp/log calls)
     ucon = np.zeros((n_comp, 4))
@@ -342,39 +397,43 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
     for i in range(lines.shape[0]):
         if lines[i] == CL.O_UTIL:
             want_util = True
-    gen = math.nan
-    gen_factor = 1.0
+    gen = np.full(NL, math.nan)
+    gen_factor = np.ones(NL)
+    inv_gen = np.ones(NL)
+    alive = np.zeros(NL, dtype=np.bool_)
+    bought = np.empty(NL, dtype=np.bool_)
     for t in range(n_steps):
-        # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
-        l1 = False
-        if t >= lag - 1:
-            prev = buf[t - lag, L.V_INFERENCE] if t - lag >= 0 else c0
-            l1 = buf[t, L.V_INFERENCE] > l1_factor * prev
-        demand_alarm = l1 and buf[t, L.V_GM] < 0.5
-        # shared by every company of the step
-        if buf[t, L.V_GEN] != gen:  # generation launches are rare: pow only when the count changes
-            gen = buf[t, L.V_GEN]
-            gen_factor = (1.0 - drop) ** gen  # FS_CAP x gen_factor is a vintage's relative price
         skey = step_key(t, 0)  # the generator's counter hash of this step, shared by every company stream
-        surprise = math.log(buf[t, L.V_DEMAND]) - dle[t]
+        for v in range(nm):
+            for l in range(lanes):
+                mk[v, l] = buf[l, t, v]
+        for l in range(lanes):
+            # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
+            l1 = False
+            if t >= lag - 1:
+                prev = buf[l, t - lag, L.V_INFERENCE] if t - lag >= 0 else c0
+                l1 = mk[L.V_INFERENCE, l] > l1_factor * prev
+            x[X_DEMAND_ALARM, l] = 1.0 if l1 and mk[L.V_GM, l] < 0.5 else 0.0
+            if mk[L.V_GEN, l] != gen[l]:  # generation launches are rare: pow only when the count changes
+                gen[l] = mk[L.V_GEN, l]
+                gen_factor[l] = (1.0 - drop) ** gen[l]  # FS_CAP x gen_factor is a vintage's relative price
+                inv_gen[l] = 1.0 / gen_factor[l]  # the generation factor of a vintage bought now
+            x[X_SURPRISE, l] = math.log(mk[L.V_DEMAND, l]) - dle[t]
         for c in range(n_comp):
-            if st[c, S_DM] >= 0.0:
+            n_alive = 0
+            for l in range(lanes):
+                alive[l] = st[c, S_DM, l] < 0.0
+                n_alive += alive[l]
+            if n_alive == 0:
                 for i in range(lines.shape[0]):
                     v = lines[i]
-                    full[i, c, t] = full[i, c, t - 1] if v == CL.O_CASH or v == CL.O_DEBT else 0.0
+                    for l in range(lanes):
+                        full[i, c, t, l] = full[i, c, t - 1, l] if v == CL.O_CASH or v == CL.O_DEBT else 0.0
                 continue
-            # ---- the company step (inlined: a call would incref/decref every array argument,
-            # one atomic NRT call each, 42 per company-step, which numba does not prune here).
-            # Advances company c, alive at the start of step t: fills flows[:] (indexed like
-            # the full outputs O_*), updates the state, sets st[c, S_DM]/S_CAUSE on default.
-            # Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t).
-            W = ring.shape[1]
-            hours = HOURS_PER_MONTH * mps
-            gpu_price = buf[t, L.V_GPU]
-            btc_price = buf[t, L.V_BTC]
-            r = buf[t, L.V_RATE]
-            h = buf[t, L.V_SPREAD]
-            demand = buf[t, L.V_DEMAND]
+            # ---- the company step of every lane: company c, alive at the start of step t in the lanes
+            # where alive[l]. Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t).
+            # Each section is a loop over the lanes, branch-free where it runs every step (LLVM
+            # vectorises those); what is rare or calls out (draws, maturities, default) is a plain loop.
             s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
 
             # ---- utilisation: logit-OU around logit(mean) + beta * demand surprise
@@ -382,362 +441,504 @@ def companies_path(k0, k1, gpath, p_local, n_steps, dt, mps, buf, mparams, dle, 
             # It only moves the spot revenue and impairment of GPU vintages, and the O_UTIL line: a
             # company without GPU vintages skips it unless the line is asked for (its draws are pure
             # functions of (path, stream, step), so skipping them changes nothing else)
-            u = 0.0
             if want_util or gptr[c + 1] > gptr[c]:
                 if cpar[c, CL.C_U_SIGMA] > 0.0:
+                    for l in range(lanes):
+                        x[X_Z, l] = _cdraw(shocks, pl[l], t, skey, s0 + CL.K_UTIL, cbase[l, c, CL.K_UTIL], NORMAL)
                     w = cpar[c, CL.C_U_COMMON]
-                    z = w * buf[t, L.V_UTIL_FACTOR] + ucon[c, 2] * \
-                        _cdraw(shocks, p_local, t, skey, s0 + CL.K_UTIL, cbase[c, CL.K_UTIL], NORMAL)
-                    st[c, S_UDEV] = st[c, S_UDEV] * ucon[c, 0] + ucon[c, 1] * z
-                u = sigmoid(ucon[c, 3] + cpar[c, CL.C_U_BETA] * surprise + st[c, S_UDEV])
+                    for l in range(lanes):
+                        z = w * mk[L.V_UTIL_FACTOR, l] + ucon[c, 2] * x[X_Z, l]
+                        st[c, S_UDEV, l] = st[c, S_UDEV, l] * ucon[c, 0] + ucon[c, 1] * z
+                for l in range(lanes):  # u = sigmoid(logit(mean) + beta * surprise + deviation)
+                    x[X_ARG, l] = -(ucon[c, 3] + cpar[c, CL.C_U_BETA] * x[X_SURPRISE, l] + st[c, S_UDEV, l])
+                fexp.exp_array(x[X_ARG, :lanes], x[X_EXP, :lanes])
+                for l in range(lanes):
+                    x[X_U, l] = 1.0 / (1.0 + x[X_EXP, l])
+            else:
+                for l in range(lanes):
+                    x[X_U, l] = 0.0
 
             # ---- 1. revenue
-            contract_rev = 0.0
-            noncash = 0.0
-            rpo = 0.0
+            for l in range(lanes):
+                x[X_CONTRACT_REV, l] = 0.0
+                x[X_NONCASH, l] = 0.0
+                x[X_RPO, l] = 0.0
             for j in range(kptr[c], kptr[c + 1]):
-                if kcancel[j]:
-                    continue
                 cpty = int(kpar[j, CL.K_CPTY])
-                if cpty >= 0:
-                    dmc = st[cpty, S_DM]
-                    if dmc >= 0.0 and dmc < t:
-                        kcancel[j] = True
-                        continue
-                elif ext_step[j] < t:
-                    kcancel[j] = True
-                    continue
                 start = kpar[j, CL.K_START]
                 end = kpar[j, CL.K_END]
                 amt = kpar[j, CL.K_AMOUNT]
-                if start <= t and t <= end:
-                    contract_rev += amt
-                    noncash += amt * kpar[j, CL.K_PREPAID]
-                rpo += amt * max(0.0, end - max(float(t), start - 1.0))
+                active = start <= t and t <= end
+                cash_amt = amt * kpar[j, CL.K_PREPAID]
+                remaining_amt = amt * max(0.0, end - max(float(t), start - 1.0))
+                for l in range(lanes):
+                    if cpty >= 0:
+                        dmc = st[cpty, S_DM, l]
+                        gone = dmc >= 0.0 and dmc < t
+                    else:
+                        gone = ext_step[j, l] < t
+                    cancel = kcancel[j, l] or gone
+                    kcancel[j, l] = cancel
+                    on = active and not cancel
+                    old = x[X_CONTRACT_REV, l]
+                    x[X_CONTRACT_REV, l] = old + amt if on else old
+                    old = x[X_NONCASH, l]
+                    x[X_NONCASH, l] = old + cash_amt if on else old
+                    old = x[X_RPO, l]
+                    x[X_RPO, l] = old + remaining_amt if not cancel else old
 
-            nx = int(st[c, S_NEXT_FLEET])
+            nx = nxt[c]
             ne = nx
             while ne < fptr[c + 1] and fpar[ne, CL.F_MONTH] == t:
                 ne += 1
             # GPU vintages on the books before this step (rows fptr[c] .. nx - 1): spot capacity and
             # power within their economic life; book depreciation, then impairment of the spot
-            # share of the book against its economic value (section 6)
-            spot_px = u * gpu_price * gen_factor * hours  # spot revenue per unit of FS_CAP
-            spot_cap = 0.0
-            fleet_mw = 0.0
-            dep = 0.0
-            imp = 0.0
-            for q in range(int(st[c, S_GPU_FIRST]), gptr[c + 1]):
+            # share of the book against its economic value (section 6). A lane starts at its own
+            # gfirst[c, l]: the vintages before it are cancelled or have neither book nor life left.
+            q0 = gptr[c + 1]
+            for l in range(lanes):
+                x[X_SPOT_PX, l] = x[X_U, l] * mk[L.V_GPU, l] * gen_factor[l] * hours  # per unit of FS_CAP
+                x[X_SPOT_CAP, l] = 0.0
+                x[X_FLEET_MW, l] = 0.0
+                x[X_DEP, l] = 0.0
+                x[X_IMP, l] = 0.0
+                q0 = min(q0, gfirst[c, l])
+            for q in range(q0, gptr[c + 1]):
                 j = gidx[q]
                 if j >= nx:
                     break
-                status = fs[j, FS_STATUS]
                 age = t - fpar[j, CL.F_MONTH]
                 econ = fpar[j, CL.F_ECON_LIFE]
-                if status == 1.0:
-                    if age < econ:
-                        spot_cap += fs[j, FS_CAP]
-                        fleet_mw += fpar[j, CL.F_GPUS] * fpar[j, CL.F_KW] / 1000.0
-                    book = fs[j, FS_BOOK]
-                    if book > 0.0:
-                        remaining = fpar[j, CL.F_LIFE] - age
-                        d = book if remaining <= 1.0 else fs[j, FS_RATE]  # = book / remaining
-                        book -= d
-                        dep += d
-                        value = spot_px * fs[j, FS_CAP] * max(econ - age - 1.0, 0.0)
-                        spot_book = book * (1.0 - fpar[j, CL.F_CONTRACTED])
-                        if value < spot_book:
-                            imp += spot_book - value
-                            book -= spot_book - value
-                            fs[j, FS_RATE] = book / (remaining - 1.0)  # the impaired book over the life left
-                        fs[j, FS_BOOK] = book
-                    if book > 0.0 or age + 1.0 < econ:
-                        continue
-                # cancelled, or nothing left to charge or earn: skip it from now on if it leads the list
-                if q == st[c, S_GPU_FIRST]:
-                    st[c, S_GPU_FIRST] = q + 1
-            spot_rev = spot_px * spot_cap
+                in_life = age < econ
+                mw = fpar[j, CL.F_GPUS] * fpar[j, CL.F_KW] / 1000.0
+                remaining = fpar[j, CL.F_LIFE] - age
+                last = remaining <= 1.0
+                life_left = max(econ - age - 1.0, 0.0)
+                spot_share = 1.0 - fpar[j, CL.F_CONTRACTED]
+                for l in range(lanes):  # loads first, then branch-free arithmetic (no load is conditional)
+                    gf = gfirst[c, l]
+                    status = fs[j, FS_STATUS, l]
+                    cap = fs[j, FS_CAP, l]
+                    book = fs[j, FS_BOOK, l]
+                    old_rate = fs[j, FS_RATE, l]
+                    spot_px = x[X_SPOT_PX, l]
+                    held = status == 1.0
+                    on = held & (q >= gf)
+                    earns = on & in_life
+                    old = x[X_SPOT_CAP, l]
+                    x[X_SPOT_CAP, l] = old + cap if earns else old
+                    old = x[X_FLEET_MW, l]
+                    x[X_FLEET_MW, l] = old + mw if earns else old
+                    charged = on & (book > 0.0)
+                    d = book if last else old_rate  # = book / remaining
+                    b1 = book - d
+                    value = spot_px * cap * life_left
+                    spot_book = b1 * spot_share
+                    impaired = charged & (value < spot_book)
+                    b2 = b1 - (spot_book - value)
+                    rate = b2 / (remaining - 1.0)  # the impaired book over the life left
+                    old = x[X_DEP, l]
+                    x[X_DEP, l] = old + d if charged else old
+                    old = x[X_IMP, l]
+                    x[X_IMP, l] = old + (spot_book - value) if impaired else old
+                    fs[j, FS_RATE, l] = rate if impaired else old_rate
+                    book = (b2 if impaired else b1) if charged else book
+                    fs[j, FS_BOOK, l] = book
+                    # cancelled, or nothing left to charge or earn: skip it from now on if it leads the lane
+                    keep = held & ((book > 0.0) | (age + 1.0 < econ))
+                    gfirst[c, l] = q + 1 if (q == gf) & (not keep) else gf
 
-            # mining, curtailed in a step whose hashprice does not cover the mining fleet's power
-            power_px = cpar[c, CL.C_PUE] * cpar[c, CL.C_POWER_FACTOR] * buf[t, L.V_POWER] * hours  # USD per MW of IT load in the step
-            mining_rev = 0.0
-            mining_mw = 0.0
-            if cpar[c, CL.C_HASHRATE] > 0.0:
+            # mining, curtailed in a step whose hashprice does not cover the mining fleet's power;
+            # core revenue (GBM); AI revenue
+            mined = 0.0
+            has_hash = cpar[c, CL.C_HASHRATE] > 0.0
+            if has_hash:
                 mined = cpar[c, CL.C_HASHRATE] / net_hr[t] * subsidy[t] * cpar[c, CL.C_FEE_MULT] * BLOCKS_PER_YEAR * dt
-                if mined * btc_price > cpar[c, CL.C_MINING_MW] * power_px:
-                    mining_rev = mined * btc_price
-                    mining_mw = cpar[c, CL.C_MINING_MW]
-                    kept = mined * cpar[c, CL.C_HODL]
-                    st[c, S_BTC] += kept
-                    noncash += kept * btc_price
-
-            core_rev = 0.0
-            if cpar[c, CL.C_CORE_REV0] > 0.0:
+            kept = mined * cpar[c, CL.C_HODL]
+            if cpar[c, CL.C_CORE_REV0] > 0.0 and cpar[c, CL.C_CORE_SIGMA] > 0.0:
+                for l in range(lanes):  # (a plain loop: the draws call out)
+                    x[X_Z, l] = _cdraw(shocks, pl[l], t, skey, s0 + CL.K_CORE, cbase[l, c, CL.K_CORE], NORMAL)
+            else:
+                for l in range(lanes):
+                    x[X_Z, l] = 0.0
+            has_core = cpar[c, CL.C_CORE_REV0] > 0.0
+            if has_core:
                 cs = cpar[c, CL.C_CORE_SIGMA]
-                zc = 0.0
-                if cs > 0.0:
-                    zc = _cdraw(shocks, p_local, t, skey, s0 + CL.K_CORE, cbase[c, CL.K_CORE], NORMAL)
-                st[c, S_LNCORE] += (cpar[c, CL.C_CORE_MU] - 0.5 * cs * cs) * dt + cs * math.sqrt(dt) * zc
-                core_rev = cpar[c, CL.C_CORE_REV0] * dt * fexp.exp(st[c, S_LNCORE])
-            ai_rev = cpar[c, CL.C_AI_REV0] * dt * demand
-            cost_of_rev = 0.0
-            if int(cpar[c, CL.C_ARCH]) == CL.A_AI_APP:
-                cost_of_rev = ai_rev * (1.0 - buf[t, L.V_GM])
-            revenue = contract_rev + spot_rev + mining_rev + core_rev + ai_rev
+                core_drift = (cpar[c, CL.C_CORE_MU] - 0.5 * cs * cs) * dt
+                core_vol = cs * math.sqrt(dt)
+                for l in range(lanes):
+                    st[c, S_LNCORE, l] += core_drift + core_vol * x[X_Z, l]
+                fexp.exp_array(st[c, S_LNCORE, :lanes], x[X_EXP, :lanes])
+            is_app = int(cpar[c, CL.C_ARCH]) == CL.A_AI_APP
+            for l in range(lanes):
+                btc_price = mk[L.V_BTC, l]
+                power_px = cpar[c, CL.C_PUE] * cpar[c, CL.C_POWER_FACTOR] * mk[L.V_POWER, l] * hours  # USD/MW of IT load
+                x[X_POWER_PX, l] = power_px
+                mining = has_hash and mined * btc_price > cpar[c, CL.C_MINING_MW] * power_px
+                mining_rev = mined * btc_price if mining else 0.0
+                x[X_MINING_MW, l] = cpar[c, CL.C_MINING_MW] if mining else 0.0
+                old = st[c, S_BTC, l]
+                st[c, S_BTC, l] = old + kept if mining else old
+                old = x[X_NONCASH, l]
+                x[X_NONCASH, l] = old + kept * btc_price if mining else old
+                core_rev = cpar[c, CL.C_CORE_REV0] * dt * x[X_EXP, l] if has_core else 0.0
+                ai_rev = cpar[c, CL.C_AI_REV0] * dt * mk[L.V_DEMAND, l]
+                cost_of_rev = ai_rev * (1.0 - mk[L.V_GM, l]) if is_app else 0.0
+                spot_rev = x[X_SPOT_PX, l] * x[X_SPOT_CAP, l]
+                revenue = x[X_CONTRACT_REV, l] + spot_rev + mining_rev + core_rev + ai_rev
+                x[X_REVENUE, l] = revenue
+                # ---- 2. operating cost and EBITDA
+                power = (cpar[c, CL.C_SITE_MW] + x[X_MINING_MW, l] + x[X_FLEET_MW, l]) * power_px
+                x[X_POWER, l] = power
+                opex = power + cpar[c, CL.C_OPEX_FIXED] + cpar[c, CL.C_OPEX_VAR] * revenue + cost_of_rev
+                x[X_EBITDA, l] = revenue - opex
 
-            # ---- 2. operating cost and EBITDA
-            power = (cpar[c, CL.C_SITE_MW] + mining_mw + fleet_mw) * power_px
-            opex = power + cpar[c, CL.C_OPEX_FIXED] + cpar[c, CL.C_OPEX_VAR] * revenue + cost_of_rev
-            ebitda = revenue - opex
-
-            # ---- 3. interest on balances at the start of the step
+            # ---- 3. interest on balances at the start of the step (floating: r + margin, floored at 0)
             j0 = tptr[c]
             j1 = tptr[c + 1]
-            interest = st[c, S_REV] * max(r + cpar[c, CL.C_REV_MARGIN], 0.0) * dt  # floating: r + margin, floored at 0
+            for l in range(lanes):
+                x[X_INTEREST, l] = st[c, S_REV, l] * max(mk[L.V_RATE, l] + cpar[c, CL.C_REV_MARGIN], 0.0) * dt
             for j in range(j0, j1):
-                rate = ts[j, TS_RATE] + (r if ts[j, TS_FLOATING] > 0.5 else 0.0)
-                interest += ts[j, TS_BAL] * max(rate, 0.0) * dt
+                for l in range(lanes):
+                    rate = ts[j, TS_RATE, l] + (mk[L.V_RATE, l] if ts[j, TS_FLOATING, l] > 0.5 else 0.0)
+                    x[X_INTEREST, l] += ts[j, TS_BAL, l] * max(rate, 0.0) * dt
 
             # ---- 5. capex plan with the discipline rule (before depreciation: bought this step, depreciated from the next)
-            committed = cpar[c, CL.C_MAINT_CAPEX] + cpar[c, CL.C_MAINT_SHARE] * revenue
-            uncommitted = 0.0
+            for l in range(lanes):
+                x[X_COMMITTED, l] = cpar[c, CL.C_MAINT_CAPEX] + cpar[c, CL.C_MAINT_SHARE] * x[X_REVENUE, l]
+                x[X_UNCOMMITTED, l] = 0.0
             for j in range(nx, ne):
-                if fs[j, FS_STATUS] == 0.0:
-                    if fpar[j, CL.F_COMMITTED] > 0.5:
-                        committed += fpar[j, CL.F_CAPEX]
-                    else:
-                        uncommitted += fpar[j, CL.F_CAPEX]
+                committed = fpar[j, CL.F_COMMITTED] > 0.5
+                for l in range(lanes):
+                    if fs[j, FS_STATUS, l] == 0.0:
+                        if committed:
+                            x[X_COMMITTED, l] += fpar[j, CL.F_CAPEX]
+                        else:
+                            x[X_UNCOMMITTED, l] += fpar[j, CL.F_CAPEX]
             # ---- 6. depreciation: GPU vintages' book (above, with impairment), the book of the other
-            # vintages and the tax basis of all (impairment is not deductible) by their schedules
-            dep += scheduled_charge(st, sched, c, t, NG_RATE, S_NG_RATE)
-            tax_dep = scheduled_charge(st, sched, c, t, TX_RATE, S_TX_RATE)
-
+            # vintages and the tax basis of all (impairment is not deductible) by their schedules;
             # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
-            taxable = ebitda - tax_dep - interest
-            tax = 0.0
-            if taxable > 0.0:
-                used = min(st[c, S_NOL], taxable)
-                st[c, S_NOL] -= used
-                tax = (taxable - used) * cpar[c, CL.C_TAX_RATE]
-            else:
-                st[c, S_NOL] -= taxable
+            # (a schedule's running rate and count live in st[c, S_*_RATE] and the column after it; the
+            # rate is reset to exactly zero when no vintage charges it)
+            for l in range(lanes):
+                st[c, S_NG_RATE, l] += sched[c, t, NG_RATE, l]
+                st[c, S_NG_COUNT, l] += sched[c, t, NG_COUNT, l]
+                st[c, S_NG_RATE, l] = 0.0 if st[c, S_NG_COUNT, l] == 0.0 else st[c, S_NG_RATE, l]
+                x[X_DEP, l] += st[c, S_NG_RATE, l] + sched[c, t, NG_LAST, l]
+                st[c, S_TX_RATE, l] += sched[c, t, TX_RATE, l]
+                st[c, S_TX_COUNT, l] += sched[c, t, TX_COUNT, l]
+                st[c, S_TX_RATE, l] = 0.0 if st[c, S_TX_COUNT, l] == 0.0 else st[c, S_TX_RATE, l]
+                tax_dep = st[c, S_TX_RATE, l] + sched[c, t, TX_LAST, l]
+                taxable = x[X_EBITDA, l] - tax_dep - x[X_INTEREST, l]
+                nol = st[c, S_NOL, l]
+                used = min(nol, taxable)
+                x[X_TAX, l] = (taxable - used) * cpar[c, CL.C_TAX_RATE] if taxable > 0.0 else 0.0
+                st[c, S_NOL, l] = nol - used if taxable > 0.0 else nol - taxable
 
             # discipline rule: cancel this step's uncommitted capex if runway would fall short
-            if uncommitted > 0.0 and cpar[c, CL.C_RUNWAY] > 0.0:
-                amort = 0.0  # this step's scheduled amortisation, on balances before any draw
+            if cpar[c, CL.C_RUNWAY] > 0.0 and ne > nx:
+                for l in range(lanes):
+                    x[X_AMORT, l] = 0.0  # this step's scheduled amortisation, on balances before any draw
                 for j in range(j0, j1):
-                    if ts[j, TS_LINEAR] > 0.5 and t < ts[j, TS_MAT]:
-                        amort += ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
-                fixed = cpar[c, CL.C_OPEX_FIXED] + power + interest + amort
-                liq = st[c, S_CASH] + ebitda - noncash - interest - tax - committed - amort + \
-                    (cpar[c, CL.C_REV_LIMIT] - st[c, S_REV]) - uncommitted
-                if fixed > 0.0 and liq < cpar[c, CL.C_RUNWAY] * fixed:
-                    uncommitted = 0.0
-                    for j in range(nx, ne):
-                        if fpar[j, CL.F_COMMITTED] < 0.5:
-                            fs[j, FS_STATUS] = -1.0
-            capex = committed + uncommitted
-            for j in range(nx, ne):
-                if fs[j, FS_STATUS] == 0.0:  # bought this step, depreciated from the next
-                    buy_vintage(c, j, fpar[j, CL.F_CAPEX], 1.0 / gen_factor, fpar, fs, sched)
+                    for l in range(lanes):
+                        due = ts[j, TS_LINEAR, l] > 0.5 and t < ts[j, TS_MAT, l]
+                        a = ts[j, TS_BAL, l] / (ts[j, TS_MAT, l] - t + 1.0)
+                        old = x[X_AMORT, l]
+                        x[X_AMORT, l] = old + a if due else old
+                for l in range(lanes):
+                    if x[X_UNCOMMITTED, l] > 0.0:
+                        amort = x[X_AMORT, l]
+                        interest = x[X_INTEREST, l]
+                        fixed = cpar[c, CL.C_OPEX_FIXED] + x[X_POWER, l] + interest + amort
+                        liq = st[c, S_CASH, l] + x[X_EBITDA, l] - x[X_NONCASH, l] - interest - x[X_TAX, l] - \
+                            x[X_COMMITTED, l] - amort + (cpar[c, CL.C_REV_LIMIT] - st[c, S_REV, l]) - x[X_UNCOMMITTED, l]
+                        if fixed > 0.0 and liq < cpar[c, CL.C_RUNWAY] * fixed:
+                            x[X_UNCOMMITTED, l] = 0.0
+                            for j in range(nx, ne):
+                                if fpar[j, CL.F_COMMITTED] < 0.5:
+                                    fs[j, FS_STATUS, l] = -1.0
+            for j in range(nx, ne):  # bought this step unless cancelled, depreciated from the next
+                buy_vintage(c, j, fpar[j, CL.F_CAPEX], inv_gen, fpar, fs, sched, bought, lanes)
+            nxt[c] = ne
 
-            st[c, S_NEXT_FLEET] = ne
-            fcf = ebitda - noncash - interest - tax - capex
-
-            # trailing window
+            # free cash flow; trailing window
             k = t % W
-            vals = (revenue, ebitda, interest, fcf)
-            if t == 0 and cpar[c, CL.C_HAS_TTM] < 0.5:
-                for kk in range(W):
-                    for v in range(4):
-                        ring[c, kk, v] = vals[v]
-                st[c, S_TTM_REV] = W * revenue
-                st[c, S_TTM_EBITDA] = W * ebitda
-                st[c, S_TTM_INT] = W * interest
-                st[c, S_TTM_FCF] = W * fcf
-            else:
-                st[c, S_TTM_REV] += revenue - ring[c, k, R_REV]
-                st[c, S_TTM_EBITDA] += ebitda - ring[c, k, R_EBITDA]
-                st[c, S_TTM_INT] += interest - ring[c, k, R_INT]
-                st[c, S_TTM_FCF] += fcf - ring[c, k, R_FCF]
-                for v in range(4):
-                    ring[c, k, v] = vals[v]
+            fill = t == 0 and cpar[c, CL.C_HAS_TTM] < 0.5
+            for l in range(lanes):
+                capex = x[X_COMMITTED, l] + x[X_UNCOMMITTED, l]
+                x[X_CAPEX, l] = capex
+                fcf = x[X_EBITDA, l] - x[X_NONCASH, l] - x[X_INTEREST, l] - x[X_TAX, l] - capex
+                x[X_FCF, l] = fcf
+            for v in range(4):
+                xv = (X_REVENUE, X_EBITDA, X_INTEREST, X_FCF)[v]
+                if fill:
+                    for l in range(lanes):
+                        for kk in range(W):
+                            ring[c, kk, v, l] = x[xv, l]
+                        st[c, S_TTM_REV + v, l] = W * x[xv, l]
+                else:
+                    for l in range(lanes):
+                        st[c, S_TTM_REV + v, l] += x[xv, l] - ring[c, k, v, l]
+                        ring[c, k, v, l] = x[xv, l]
 
             # ---- 7. financing: delayed draws, then amortisation (on the balance after the draw), then maturities
-            cash = st[c, S_CASH] + fcf
-            net_fin = 0.0
-            to_fund = capex
-            debt_tranches = 0.0  # sum of tranche balances (the revolver apart)
+            for l in range(lanes):
+                x[X_NET_FIN, l] = 0.0
+                x[X_TO_FUND, l] = x[X_CAPEX, l]
+                x[X_DEBT_TRANCHES, l] = 0.0  # sum of tranche balances (the revolver apart)
             for j in range(j0, j1):
-                if t < ts[j, TS_MAT]:
-                    if ts[j, TS_UNDRAWN] > 0.0 and to_fund > 0.0:
-                        d = min(ts[j, TS_UNDRAWN], tpar[j, CL.T_DRAW_SHARE] * to_fund)
-                        ts[j, TS_UNDRAWN] -= d
-                        ts[j, TS_BAL] += d
-                        to_fund -= d
-                        net_fin += d
-                    if ts[j, TS_LINEAR] > 0.5:
-                        a = ts[j, TS_BAL] / (ts[j, TS_MAT] - t + 1.0)
-                        ts[j, TS_BAL] -= a
-                        net_fin -= a
-                debt_tranches += ts[j, TS_BAL]
-            cash += net_fin
-            matured = 0.0
-            if t >= st[c, S_NEXT_MAT]:  # a tranche matures: refinance it if the market is open, else repay it
-                lev = _net_leverage(st[c, S_REV] + debt_tranches, cash, st[c, S_TTM_EBITDA])
-                company_spread = cpar[c, CL.C_SPREAD_MULT] * h
+                draw_share = tpar[j, CL.T_DRAW_SHARE]
+                for l in range(lanes):
+                    open_ = t < ts[j, TS_MAT, l]
+                    undrawn = ts[j, TS_UNDRAWN, l]
+                    to_fund = x[X_TO_FUND, l]
+                    draw = open_ and undrawn > 0.0 and to_fund > 0.0
+                    d = min(undrawn, draw_share * to_fund)
+                    bal = ts[j, TS_BAL, l] + d if draw else ts[j, TS_BAL, l]
+                    ts[j, TS_UNDRAWN, l] = undrawn - d if draw else undrawn
+                    x[X_TO_FUND, l] = to_fund - d if draw else to_fund
+                    net_fin = x[X_NET_FIN, l] + d if draw else x[X_NET_FIN, l]
+                    amortises = open_ and ts[j, TS_LINEAR, l] > 0.5
+                    a = bal / (ts[j, TS_MAT, l] - t + 1.0)
+                    bal = bal - a if amortises else bal
+                    x[X_NET_FIN, l] = net_fin - a if amortises else net_fin
+                    ts[j, TS_BAL, l] = bal
+                    x[X_DEBT_TRANCHES, l] += bal
+            for l in range(lanes):
+                x[X_CASH, l] = st[c, S_CASH, l] + x[X_FCF, l] + x[X_NET_FIN, l]
+                x[X_MATURED, l] = 0.0
+
+            # ---- maturities (rare: a plain loop over the lanes where a tranche matures)
+            for l in range(lanes):
+                if not alive[l] or t < st[c, S_NEXT_MAT, l]:
+                    continue
+                # a tranche matures: refinance it if the market is open, else repay it
+                r = mk[L.V_RATE, l]
+                cash = x[X_CASH, l]
+                lev = _net_leverage(st[c, S_REV, l] + x[X_DEBT_TRANCHES, l], cash, st[c, S_TTM_EBITDA, l])
+                company_spread = cpar[c, CL.C_SPREAD_MULT] * mk[L.V_SPREAD, l]
                 market_open = company_spread <= cpar[c, CL.C_REFI_MAX_SPREAD] and lev < cpar[c, CL.C_REFI_MAX_LEV]
                 debt_tranches = 0.0
+                matured = 0.0
+                net_fin = x[X_NET_FIN, l]
                 for j in range(j0, j1):
-                    if ts[j, TS_MAT] == t and ts[j, TS_BAL] > 0.0:
+                    if ts[j, TS_MAT, l] == t and ts[j, TS_BAL, l] > 0.0:
                         if market_open and tpar[j, CL.T_REFI] > 0.5:
-                            ts[j, TS_FLOATING] = 0.0
-                            ts[j, TS_RATE] = max(r, 0.0) + company_spread
-                            ts[j, TS_MAT] = t + cpar[c, CL.C_REFI_TERM]
-                            ts[j, TS_LINEAR] = 0.0
+                            ts[j, TS_FLOATING, l] = 0.0
+                            ts[j, TS_RATE, l] = max(r, 0.0) + company_spread
+                            ts[j, TS_MAT, l] = t + cpar[c, CL.C_REFI_TERM]
+                            ts[j, TS_LINEAR, l] = 0.0
                         else:
-                            matured += ts[j, TS_BAL]
-                            cash -= ts[j, TS_BAL]
-                            net_fin -= ts[j, TS_BAL]
-                            ts[j, TS_BAL] = 0.0
-                            ts[j, TS_UNDRAWN] = 0.0
-                    debt_tranches += ts[j, TS_BAL]
-                st[c, S_NEXT_MAT] = next_maturity(ts, j0, j1, t)
+                            matured += ts[j, TS_BAL, l]
+                            cash -= ts[j, TS_BAL, l]
+                            net_fin -= ts[j, TS_BAL, l]
+                            ts[j, TS_BAL, l] = 0.0
+                            ts[j, TS_UNDRAWN, l] = 0.0
+                    debt_tranches += ts[j, TS_BAL, l]
+                st[c, S_NEXT_MAT, l] = next_maturity(ts, j0, j1, t, l)
+                x[X_CASH, l] = cash
+                x[X_NET_FIN, l] = net_fin
+                x[X_DEBT_TRANCHES, l] = debt_tranches
+                x[X_MATURED, l] = matured
 
-            # ---- 8. cover a shortfall: revolver, bitcoin sales with haircut, ATM equity
-            if cash < 0.0:
-                d = min(cpar[c, CL.C_REV_LIMIT] - st[c, S_REV], -cash)
-                st[c, S_REV] += d
-                cash += d
-                net_fin += d
-            if cash < 0.0 and st[c, S_BTC] > 0.0:
+            # ---- 8. cover a shortfall: revolver, bitcoin sales with haircut, ATM equity; then the
+            # default tests (section 5) on the end-of-step position
+            atm_on = cpar[c, CL.C_ATM_CAP] > 0.0
+            for l in range(lanes):
+                btc_price = mk[L.V_BTC, l]
+                cash = x[X_CASH, l]
+                net_fin = x[X_NET_FIN, l]
+                rev = st[c, S_REV, l]
+                btc = st[c, S_BTC, l]
+                short = cash < 0.0
+                d = min(cpar[c, CL.C_REV_LIMIT] - rev, -cash)
+                rev = rev + d if short else rev
+                cash = cash + d if short else cash
+                net_fin = net_fin + d if short else net_fin
                 net_px = btc_price * (1.0 - cpar[c, CL.C_HAIRCUT])
-                if net_px > 0.0:
-                    q = min(st[c, S_BTC], -cash / net_px)
-                    st[c, S_BTC] -= q
-                    cash += q * net_px
-                    net_fin += q * net_px
-            if cpar[c, CL.C_ATM_CAP] > 0.0 and cash < cpar[c, CL.C_ATM_TARGET]:
-                if btc_price >= cpar[c, CL.C_ATM_MIN_BTC] and h <= cpar[c, CL.C_ATM_MAX_SPREAD] and \
-                        buf[t, L.V_GROWTH] >= cpar[c, CL.C_ATM_MIN_GROWTH]:
-                    raise_ = min(cpar[c, CL.C_ATM_CAP], cpar[c, CL.C_ATM_TARGET] - cash)
-                    cash += raise_
-                    net_fin += raise_
-            if cash > cpar[c, CL.C_MIN_CASH] and st[c, S_REV] > 0.0:
-                rp = min(st[c, S_REV], cash - cpar[c, CL.C_MIN_CASH])
-                st[c, S_REV] -= rp
-                cash -= rp
-                net_fin -= rp
-            st[c, S_CASH] = cash
-
-            # ---- default tests (section 5)
-            undrawn_rev = cpar[c, CL.C_REV_LIMIT] - st[c, S_REV]
-            cause = CL.CAUSE_NONE
-            if cash < -CASH_EPS:
-                cause = CL.CAUSE_REFINANCING if cash + matured >= 0.0 and matured > 0.0 else CL.CAUSE_LIQUIDITY
-            debt_end = st[c, S_REV] + debt_tranches
-            lev_end = _net_leverage(debt_end, cash, st[c, S_TTM_EBITDA])
-            for q in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
-                j = covidx[q]
-                if ts[j, TS_BAL] <= 0.0:
-                    ts[j, TS_BREACH] = 0.0
-                    continue
+                sell = cash < 0.0 and btc > 0.0 and net_px > 0.0
+                qb = min(btc, -cash / net_px)
+                btc = btc - qb if sell else btc
+                cash = cash + qb * net_px if sell else cash
+                net_fin = net_fin + qb * net_px if sell else net_fin
+                atm = atm_on and cash < cpar[c, CL.C_ATM_TARGET] and btc_price >= cpar[c, CL.C_ATM_MIN_BTC] and \
+                    mk[L.V_SPREAD, l] <= cpar[c, CL.C_ATM_MAX_SPREAD] and mk[L.V_GROWTH, l] >= cpar[c, CL.C_ATM_MIN_GROWTH]
+                raise_ = min(cpar[c, CL.C_ATM_CAP], cpar[c, CL.C_ATM_TARGET] - cash)
+                cash = cash + raise_ if atm else cash
+                net_fin = net_fin + raise_ if atm else net_fin
+                repay = cash > cpar[c, CL.C_MIN_CASH] and rev > 0.0
+                rp = min(rev, cash - cpar[c, CL.C_MIN_CASH])
+                rev = rev - rp if repay else rev
+                cash = cash - rp if repay else cash
+                net_fin = net_fin - rp if repay else net_fin
+                st[c, S_REV, l] = rev
+                st[c, S_BTC, l] = btc
+                st[c, S_CASH, l] = cash
+                x[X_CASH, l] = cash
+                x[X_NET_FIN, l] = net_fin
+                undrawn_rev = cpar[c, CL.C_REV_LIMIT] - rev
+                x[X_UNDRAWN_REV, l] = undrawn_rev
+                matured = x[X_MATURED, l]
+                refinancing = cash + matured >= 0.0 and matured > 0.0
+                cause = (CL.CAUSE_REFINANCING if refinancing else CL.CAUSE_LIQUIDITY) if cash < -CASH_EPS \
+                    else CL.CAUSE_NONE
+                x[X_CAUSE, l] = cause
+                debt_end = rev + x[X_DEBT_TRANCHES, l]
+                x[X_DEBT_END, l] = debt_end
+                x[X_LEV_END, l] = _net_leverage(debt_end, cash, st[c, S_TTM_EBITDA, l])
+                st[c, S_MINLIQ, l] = min(st[c, S_MINLIQ, l], cash + undrawn_rev) if alive[l] else st[c, S_MINLIQ, l]
+            for qc in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
+                j = covidx[qc]
                 icr_min = tpar[j, CL.T_COV_ICR]
                 lev_max = tpar[j, CL.T_COV_LEV]
                 liq_min = tpar[j, CL.T_COV_LIQ]
-                breach = False
-                if icr_min >= 0.0 and st[c, S_TTM_INT] > 0.0 and st[c, S_TTM_EBITDA] < icr_min * st[c, S_TTM_INT]:
-                    breach = True
-                if lev_max >= 0.0 and lev_end > lev_max:
-                    breach = True
-                if liq_min >= 0.0 and cash + undrawn_rev < liq_min:
-                    breach = True
-                ts[j, TS_BREACH] = ts[j, TS_BREACH] + 1.0 if breach else 0.0
-                if cause == CL.CAUSE_NONE and ts[j, TS_BREACH] >= tpar[j, CL.T_CURE]:
-                    cause = CL.CAUSE_COVENANT
-            if cause != CL.CAUSE_NONE:
-                st[c, S_DM] = t
-                st[c, S_CAUSE] = cause
+                cure = tpar[j, CL.T_CURE]
+                for l in range(lanes):
+                    ttm_int = st[c, S_TTM_INT, l]
+                    breach = (icr_min >= 0.0 and ttm_int > 0.0 and st[c, S_TTM_EBITDA, l] < icr_min * ttm_int) or \
+                        (lev_max >= 0.0 and x[X_LEV_END, l] > lev_max) or \
+                        (liq_min >= 0.0 and x[X_CASH, l] + x[X_UNDRAWN_REV, l] < liq_min)
+                    count = ts[j, TS_BREACH, l] + 1.0 if breach else 0.0
+                    count = count if ts[j, TS_BAL, l] > 0.0 else 0.0  # a repaid tranche tests nothing
+                    ts[j, TS_BREACH, l] = count
+                    x[X_CAUSE, l] = CL.CAUSE_COVENANT if x[X_CAUSE, l] == CL.CAUSE_NONE and count >= cure and \
+                        ts[j, TS_BAL, l] > 0.0 else x[X_CAUSE, l]
 
-            # ---- RPO after this step's service; alarms and recovery read the end-of-step position
-            st[c, S_MINLIQ] = min(st[c, S_MINLIQ], cash + undrawn_rev)
-            flows[CL.O_REVENUE] = revenue
-            flows[CL.O_EBITDA] = ebitda
-            flows[CL.O_INTEREST] = interest
-            flows[CL.O_TAX] = tax
-            flows[CL.O_CAPEX] = capex
-            flows[CL.O_FCF] = fcf
-            flows[CL.O_NET_FINANCING] = net_fin
-            flows[CL.O_CASH] = cash
-            flows[CL.O_DEBT] = debt_end
-            flows[CL.O_RPO] = rpo
-            flows[CL.O_UTIL] = u
-            flows[CL.O_ALIVE] = 1.0
-            flows[CL.O_DEPRECIATION] = dep
-            flows[CL.O_IMPAIRMENT] = imp
-            flows[CL.O_BTC] = st[c, S_BTC]
-            flows[CL.O_NET_LEVERAGE] = lev_end
+            # ---- the lines (RPO after this step's service), then defaults, recovery and alarms
             for i in range(lines.shape[0]):
-                full[i, c, t] = flows[lines[i]]
-            if st[c, S_DM] >= 0.0:
-                continue
-            recovery_update(c, t, cpar, st)
-            # company alarm lights L3 (interest / revenue >= 25 %) and L4 (RPO / debt < 0.5)
-            rev = st[c, S_TTM_REV]
-            l3 = st[c, S_TTM_INT] >= 0.25 * rev and st[c, S_TTM_INT] > 0.0
-            debt = flows[CL.O_DEBT]
-            l4 = debt > 0.0 and flows[CL.O_RPO] < 0.5 * debt
-            lev_alarm = l3 and l4
-            pint[c, CL.P_ALIVE_MONTHS] += 1
-            alarms[c, t] = CL.ALARM_ALIVE + (CL.ALARM_DEMAND if demand_alarm else 0) + \
-                (CL.ALARM_LEVERAGE if lev_alarm else 0) + (CL.ALARM_AVALANCHE if demand_alarm and lev_alarm else 0)
-            if demand_alarm:
-                pint[c, CL.P_DEMAND_MONTHS] += 1
-            if lev_alarm:
-                pint[c, CL.P_LEVERAGE_MONTHS] += 1
-            if demand_alarm and lev_alarm:
-                pint[c, CL.P_AVALANCHE_MONTHS] += 1
-                av[c, t] = True
-                if st[c, S_FIRST_AV] < 0.0:
-                    st[c, S_FIRST_AV] = t
+                v = lines[i]
+                frozen = v == CL.O_CASH or v == CL.O_DEBT  # a company defaulted before: cash and debt stay
+                if v == CL.O_REVENUE:
+                    xv = X_REVENUE
+                elif v == CL.O_EBITDA:
+                    xv = X_EBITDA
+                elif v == CL.O_INTEREST:
+                    xv = X_INTEREST
+                elif v == CL.O_TAX:
+                    xv = X_TAX
+                elif v == CL.O_CAPEX:
+                    xv = X_CAPEX
+                elif v == CL.O_FCF:
+                    xv = X_FCF
+                elif v == CL.O_NET_FINANCING:
+                    xv = X_NET_FIN
+                elif v == CL.O_CASH:
+                    xv = X_CASH
+                elif v == CL.O_DEBT:
+                    xv = X_DEBT_END
+                elif v == CL.O_RPO:
+                    xv = X_RPO
+                elif v == CL.O_UTIL:
+                    xv = X_U
+                elif v == CL.O_DEPRECIATION:
+                    xv = X_DEP
+                elif v == CL.O_IMPAIRMENT:
+                    xv = X_IMP
+                elif v == CL.O_NET_LEVERAGE:
+                    xv = X_LEV_END
+                else:
+                    xv = -1  # O_ALIVE, O_BTC: from below
+                for l in range(lanes):
+                    if v == CL.O_ALIVE:
+                        val = 1.0
+                    elif v == CL.O_BTC:
+                        val = st[c, S_BTC, l]
+                    else:
+                        val = x[xv, l]
+                    gone = (full[i, c, t - 1, l] if frozen else 0.0) if t > 0 else 0.0
+                    full[i, c, t, l] = val if alive[l] else gone
+            for l in range(lanes):  # defaults of this step (rare)
+                if alive[l] and x[X_CAUSE, l] != CL.CAUSE_NONE:
+                    st[c, S_DM, l] = t
+                    st[c, S_CAUSE, l] = x[X_CAUSE, l]
+                    # exposure and loss at default (the lane's later state is not read)
+                    ead = st[c, S_REV, l]
+                    loss = st[c, S_REV, l] * (1.0 - cpar[c, CL.C_REV_RECOVERY])
+                    for j in range(j0, j1):
+                        ead += ts[j, TS_BAL, l]
+                        loss += ts[j, TS_BAL, l] * (1.0 - tpar[j, CL.T_RECOVERY])
+                    pflt[l, c, CL.PF_EAD] = ead
+                    pflt[l, c, CL.PF_LOSS] = loss
+            # the FCF recovery rule (MODEL.md 6) and the alarm lights, where the company is still alive
+            margin_metric = cpar[c, CL.C_REC_MARGIN] > 0.5
+            threshold = cpar[c, CL.C_REC_THRESHOLD]
+            target = cpar[c, CL.C_REC_TARGET]
+            for l in range(lanes):
+                on = alive[l] & (x[X_CAUSE, l] == CL.CAUSE_NONE)
+                rec_month = st[c, S_REC_MONTH, l]
+                in_stress = st[c, S_IN_STRESS, l]
+                stress_month = st[c, S_STRESS_MONTH, l]
+                trough = st[c, S_TROUGH, l]
+                trough_month = st[c, S_TROUGH_MONTH, l]
+                ttm_rev = st[c, S_TTM_REV, l]
+                ttm_fcf = st[c, S_TTM_FCF, l]
+                ttm_int = st[c, S_TTM_INT, l]
+                first_av = st[c, S_FIRST_AV, l]
+                open_ = on & (rec_month < 0.0)
+                ratio = ttm_fcf / ttm_rev
+                metric = (ratio if ttm_rev > 0.0 else -math.inf) if margin_metric else ttm_fcf
+                stressed = in_stress >= 0.5
+                enter = open_ & (not stressed) & (stress_month < 0.0) & (metric < threshold)
+                lower = open_ & stressed & (metric < trough)
+                recover = open_ & stressed & (metric >= target)
+                st[c, S_IN_STRESS, l] = 1.0 if enter else (0.0 if recover else in_stress)
+                st[c, S_STRESS_MONTH, l] = t if enter else stress_month
+                st[c, S_TROUGH, l] = metric if enter | lower else trough
+                st[c, S_TROUGH_MONTH, l] = t if enter | lower else trough_month
+                st[c, S_REC_MONTH, l] = t if recover else rec_month
+                # company alarm lights L3 (interest / revenue >= 25 %) and L4 (RPO / debt < 0.5)
+                demand_alarm = x[X_DEMAND_ALARM, l] > 0.5
+                debt_end = x[X_DEBT_END, l]
+                l3 = (ttm_int >= 0.25 * ttm_rev) & (ttm_int > 0.0)
+                l4 = (debt_end > 0.0) & (x[X_RPO, l] < 0.5 * debt_end)
+                lev_alarm = l3 & l4
+                both = demand_alarm & lev_alarm
+                alarms[c, t, l] = (CL.ALARM_ALIVE + (CL.ALARM_DEMAND if demand_alarm else 0) +
+                                   (CL.ALARM_LEVERAGE if lev_alarm else 0) + (CL.ALARM_AVALANCHE if both else 0)) \
+                    if on else 0
+                av[c, t, l] = on & both
+                st[c, S_FIRST_AV, l] = t if on & both & (first_av < 0.0) else first_av
 
     # per-path results
-    for c in range(n_comp):
-        dm = int(st[c, S_DM])
-        pint[c, CL.P_DEFAULT_MONTH] = dm
-        pint[c, CL.P_CAUSE] = int(st[c, S_CAUSE])
-        pint[c, CL.P_REC_MONTH] = int(st[c, S_REC_MONTH])
-        pint[c, CL.P_STRESS_MONTH] = int(st[c, S_STRESS_MONTH])
-        pint[c, CL.P_TROUGH_MONTH] = int(st[c, S_TROUGH_MONTH])
-        pint[c, CL.P_FIRST_AVALANCHE] = int(st[c, S_FIRST_AV])
-        if st[c, S_REC_MONTH] >= 0.0:
-            pint[c, CL.P_REC_STATUS] = CL.REC_RECOVERED
-        elif dm >= 0:
-            pint[c, CL.P_REC_STATUS] = CL.REC_DEFAULTED
-        elif st[c, S_STRESS_MONTH] < 0.0:
-            pint[c, CL.P_REC_STATUS] = CL.REC_NEVER_STRESSED
-        else:
-            pint[c, CL.P_REC_STATUS] = CL.REC_CENSORED
-        pflt[c, CL.PF_TROUGH] = st[c, S_TROUGH] if st[c, S_STRESS_MONTH] >= 0.0 else math.nan
-        pflt[c, CL.PF_MIN_LIQUIDITY] = st[c, S_MINLIQ]
-        if dm >= 0:
-            ead = st[c, S_REV]
-            loss = st[c, S_REV] * (1.0 - cpar[c, CL.C_REV_RECOVERY])
-            for j in range(tptr[c], tptr[c + 1]):
-                ead += ts[j, TS_BAL]
-                loss += ts[j, TS_BAL] * (1.0 - tpar[j, CL.T_RECOVERY])
-            pflt[c, CL.PF_EAD] = ead
-            pflt[c, CL.PF_LOSS] = loss
-        # P(default within 12 months | avalanche on) against all months: windows fully inside the horizon
-        for t in range(n_steps - W):
-            alive_end = dm < 0 or dm > t
-            if not alive_end:
-                break
-            hit = dm > t and dm <= t + W
-            pint[c, CL.P_ALL_N] += 1
-            if hit:
-                pint[c, CL.P_ALL_DEF12] += 1
-            if av[c, t]:
-                pint[c, CL.P_AV_N] += 1
+    for l in range(lanes):
+        for c in range(n_comp):
+            dm = int(st[c, S_DM, l])
+            pint[l, c, CL.P_DEFAULT_MONTH] = dm
+            pint[l, c, CL.P_CAUSE] = int(st[c, S_CAUSE, l])
+            pint[l, c, CL.P_REC_MONTH] = int(st[c, S_REC_MONTH, l])
+            pint[l, c, CL.P_STRESS_MONTH] = int(st[c, S_STRESS_MONTH, l])
+            pint[l, c, CL.P_TROUGH_MONTH] = int(st[c, S_TROUGH_MONTH, l])
+            pint[l, c, CL.P_FIRST_AVALANCHE] = int(st[c, S_FIRST_AV, l])
+            if st[c, S_REC_MONTH, l] >= 0.0:
+                pint[l, c, CL.P_REC_STATUS] = CL.REC_RECOVERED
+            elif dm >= 0:
+                pint[l, c, CL.P_REC_STATUS] = CL.REC_DEFAULTED
+            elif st[c, S_STRESS_MONTH, l] < 0.0:
+                pint[l, c, CL.P_REC_STATUS] = CL.REC_NEVER_STRESSED
+            else:
+                pint[l, c, CL.P_REC_STATUS] = CL.REC_CENSORED
+            pflt[l, c, CL.PF_TROUGH] = st[c, S_TROUGH, l] if st[c, S_STRESS_MONTH, l] >= 0.0 else math.nan
+            pflt[l, c, CL.PF_MIN_LIQUIDITY] = st[c, S_MINLIQ, l]
+            for t in range(n_steps):
+                a = alarms[c, t, l]
+                if a & CL.ALARM_ALIVE:
+                    pint[l, c, CL.P_ALIVE_MONTHS] += 1
+                if a & CL.ALARM_DEMAND:
+                    pint[l, c, CL.P_DEMAND_MONTHS] += 1
+                if a & CL.ALARM_LEVERAGE:
+                    pint[l, c, CL.P_LEVERAGE_MONTHS] += 1
+                if a & CL.ALARM_AVALANCHE:
+                    pint[l, c, CL.P_AVALANCHE_MONTHS] += 1
+            # P(default within 12 months | avalanche on) against all months: windows fully inside the horizon
+            for t in range(n_steps - W):
+                alive_end = dm < 0 or dm > t
+                if not alive_end:
+                    break
+                hit = dm > t and dm <= t + W
+                pint[l, c, CL.P_ALL_N] += 1
                 if hit:
-                    pint[c, CL.P_AV_DEF12] += 1
+                    pint[l, c, CL.P_ALL_DEF12] += 1
+                if av[c, t, l]:
+                    pint[l, c, CL.P_AV_N] += 1
+                    if hit:
+                        pint[l, c, CL.P_AV_DEF12] += 1

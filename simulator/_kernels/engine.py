@@ -1,8 +1,8 @@
 """The fused engine kernel: market and companies on each path, blocks of paths on a thread pool.
 
 For every path, :func:`~simulator._kernels.market.market_path` fills a per-path
-market buffer, then :func:`~simulator._kernels.company.companies_path` steps
-all companies month by month on it. Paths are independent and every variate is
+market buffer; then :func:`~simulator._kernels.company.companies_lanes` steps
+all companies month by month on ``NL`` such paths at once, one per lane. Paths are independent and every variate is
 a function of (seed, global path, stream, step), so results do not depend on
 the thread count or on how paths are chunked.
 
@@ -17,7 +17,7 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit
 from simulator._kernels.blocks import run_blocks
-from simulator._kernels.company import companies_path
+from simulator._kernels.company import NL, companies_lanes
 from simulator._kernels.market import market_path
 
 
@@ -68,23 +68,38 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
     """
     keep_market = market_out.shape[1] > 0
     n_comp = cpar.shape[0]
-    buf = np.empty((n_steps, L.N_MARKET_VARS))
-    fp = np.zeros((CL.N_OUT, n_comp, n_steps)) if do_full else np.zeros((CL.N_OUT, n_comp, 1))
+    nm = L.N_MARKET_VARS
+    # NL paths at a time through the company kernel, one per lane (lanes past p_end repeat the last
+    # path; their results are dropped)
+    buf = np.empty((NL, n_steps, nm))
     lines = np.arange(CL.N_OUT) if do_full else np.zeros(0, dtype=np.int64)  # every O_* line, or none
-    for p in range(p_begin, p_end):
-        market_path(k0, k1, path0 + p, p, n_steps, dt, mps, chol, params, models,
-                    btc_series, rate_series, shocks, buf)
-        if keep_market:
-            for v in range(L.N_MARKET_VARS):
-                for t in range(n_steps):
-                    market_out[v, p, t] = buf[t, v]
-        pint[p, :, :] = 0
-        pflt[p, :, :] = 0.0
-        alarms[p, :, :] = 0
-        companies_path(k0, k1, path0 + p, p, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
-                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pint[p], pflt[p], alarms[p], fp)
-        if do_full:
-            for v in range(CL.N_OUT):
-                for c in range(n_comp):
+    fp = np.zeros((lines.shape[0], n_comp, n_steps, NL))
+    pi = np.empty((NL, n_comp, CL.N_PINT), dtype=np.int64)
+    pf = np.empty((NL, n_comp, CL.N_PFLT))
+    al = np.empty((n_comp, n_steps, NL), dtype=np.int8)
+    for p0 in range(p_begin, p_end, NL):
+        nl = min(NL, p_end - p0)
+        for l in range(NL):
+            if l < nl:
+                market_path(k0, k1, path0 + p0 + l, p0 + l, n_steps, dt, mps, chol, params, models,
+                            btc_series, rate_series, shocks, buf[l])
+            else:
+                buf[l] = buf[nl - 1]
+        companies_lanes(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
+                        cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pi, pf, al, fp)
+        for l in range(nl):
+            p = p0 + l
+            if keep_market:
+                for v in range(nm):
                     for t in range(n_steps):
-                        full[v, c, p, t] = fp[v, c, t]
+                        market_out[v, p, t] = buf[l, t, v]
+            pint[p] = pi[l]
+            pflt[p] = pf[l]
+            for c in range(n_comp):
+                for t in range(n_steps):
+                    alarms[p, c, t] = al[c, t, l]
+            if do_full:
+                for v in range(CL.N_OUT):
+                    for c in range(n_comp):
+                        for t in range(n_steps):
+                            full[v, c, p, t] = fp[v, c, t, l]

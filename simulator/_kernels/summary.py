@@ -14,9 +14,9 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
   chunk's first path), or into a chunk buffer reused chunk after chunk, which
   :func:`hist_rows` folds into the histograms (the sketch). Each ``[var,
   step]`` row is contiguous over the paths, so the readers (:func:`hist_rows`,
-  :mod:`simulator._kernels.quantiles`) stream whole rows. The writer keeps
-  the market and company buffers of the last ``TILE = 8`` paths and then
-  writes each row's 8 values together (a cache line when ``voff`` and the row
+  :mod:`simulator._kernels.quantiles`) stream whole rows. The company kernel
+  steps ``NL = 16`` paths at once (its lanes); the writer then writes each
+  row's 16 values of them together (two cache lines when ``voff`` and the row
   length are multiples of 8 and the buffer is 64-byte aligned): one store
   burst per line instead of one cache miss per path, variable and step.
 
@@ -44,7 +44,7 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit
-from simulator._kernels.company import companies_path
+from simulator._kernels.company import NL, companies_lanes
 from simulator._kernels.market import market_path
 
 CN_STEPPED, CN_ALIVE, CN_DEMAND, CN_LEVERAGE, CN_AVALANCHE = range(5)
@@ -55,8 +55,6 @@ N_COMPANY_BANDS = 3
 #: The only company lines :func:`summary_block` asks the company kernel for: whether the company
 #: was stepped, then the band variables (line ``1 + k`` is ``COMPANY_BANDS[k]``).
 SUMMARY_LINES = (CL.O_ALIVE,) + COMPANY_BANDS
-#: Paths whose band values :func:`summary_block` writes out together (8 float64: a cache line).
-TILE = 8
 
 #: Mantissa bits per octave of the histogram (relative bin width <= 2**-SUB_BITS).
 SUB_BITS = 6
@@ -107,50 +105,58 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     n_comp = cpar.shape[0]
     nm = L.N_MARKET_VARS
     no_shocks = np.zeros((0, 0, 0))
-    # the last TILE paths' market and company buffers: their band values go out together,
-    # a whole cache line of each [var, step] row at a time (see the module docstring)
-    buf = np.empty((TILE, n_steps, nm))
+    # the market and company buffers of NL paths (the lanes of the company kernel): their band values
+    # go out together, two cache lines of each [var, step] row at a time (see the module docstring)
+    buf = np.empty((NL, n_steps, nm))
     lines = np.array(SUMMARY_LINES, dtype=np.int64)
-    fp = np.zeros((TILE, len(SUMMARY_LINES), n_comp, n_steps))
-    al = np.zeros((n_comp, n_steps), dtype=np.int8)
-    for p in range(p_begin, p_end):
-        slot = p // block
-        j = (p - p_begin) % TILE
-        market_path(k0, k1, path0 + p, p, n_steps, dt, mps, chol, params, models,
-                    btc_series, rate_series, no_shocks, buf[j])
-        for t in range(n_steps):
-            for v in range(nm):
-                sums[slot, v, t] += buf[j, t, v]
-        pint[p, :, :] = 0
-        pflt[p, :, :] = 0.0
-        al[:, :] = 0
-        companies_path(k0, k1, path0 + p, p, n_steps, dt, mps, buf[j], params, dle, net_hr, subsidy,
-                       cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pint[p], pflt[p], al, fp[j])
-        for c in range(n_comp):
-            for t in range(n_steps):
-                if fp[j, 0, c, t] > 0.5:
-                    counts[slot, c, CN_STEPPED, t] += 1
-                a = al[c, t]
-                if a & CL.ALARM_ALIVE:
-                    counts[slot, c, CN_ALIVE, t] += 1
-                if a & CL.ALARM_DEMAND:
-                    counts[slot, c, CN_DEMAND, t] += 1
-                if a & CL.ALARM_LEVERAGE:
-                    counts[slot, c, CN_LEVERAGE, t] += 1
-                if a & CL.ALARM_AVALANCHE:
-                    counts[slot, c, CN_AVALANCHE, t] += 1
-        if j == TILE - 1 or p == p_end - 1:
-            q0 = voff + p - j  # the tile's paths: q0 .. q0 + j
-            for v in range(nm):
+    fp = np.zeros((len(SUMMARY_LINES), n_comp, n_steps, NL))
+    pi = np.empty((NL, n_comp, CL.N_PINT), dtype=np.int64)
+    pf = np.empty((NL, n_comp, CL.N_PFLT))
+    al = np.empty((n_comp, n_steps, NL), dtype=np.int8)
+    for p0 in range(p_begin, p_end, NL):
+        nl = min(NL, p_end - p0)  # lanes past p_end repeat the last path; their results are dropped
+        for l in range(NL):
+            if l < nl:
+                p = p0 + l
+                market_path(k0, k1, path0 + p, p, n_steps, dt, mps, chol, params, models,
+                            btc_series, rate_series, no_shocks, buf[l])
+                slot = p // block
                 for t in range(n_steps):
-                    for i in range(j + 1):
-                        vals[v, t, q0 + i] = buf[i, t, v]
+                    for v in range(nm):
+                        sums[slot, v, t] += buf[l, t, v]
+            else:
+                buf[l] = buf[nl - 1]
+        companies_lanes(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
+                        cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp)
+        for l in range(nl):
+            p = p0 + l
+            slot = p // block
+            pint[p] = pi[l]
+            pflt[p] = pf[l]
             for c in range(n_comp):
-                for k in range(N_COMPANY_BANDS):
-                    v = nm + N_COMPANY_BANDS * c + k
-                    for t in range(n_steps):
-                        for i in range(j + 1):
-                            vals[v, t, q0 + i] = fp[i, 1 + k, c, t] if fp[i, 0, c, t] > 0.5 else math.nan
+                for t in range(n_steps):
+                    if fp[0, c, t, l] > 0.5:
+                        counts[slot, c, CN_STEPPED, t] += 1
+                    a = al[c, t, l]
+                    if a & CL.ALARM_ALIVE:
+                        counts[slot, c, CN_ALIVE, t] += 1
+                    if a & CL.ALARM_DEMAND:
+                        counts[slot, c, CN_DEMAND, t] += 1
+                    if a & CL.ALARM_LEVERAGE:
+                        counts[slot, c, CN_LEVERAGE, t] += 1
+                    if a & CL.ALARM_AVALANCHE:
+                        counts[slot, c, CN_AVALANCHE, t] += 1
+        q0 = voff + p0  # the paths' band values: q0 .. q0 + nl - 1
+        for v in range(nm):
+            for t in range(n_steps):
+                for l in range(nl):
+                    vals[v, t, q0 + l] = buf[l, t, v]
+        for c in range(n_comp):
+            for k in range(N_COMPANY_BANDS):
+                v = nm + N_COMPANY_BANDS * c + k
+                for t in range(n_steps):
+                    for l in range(nl):
+                        vals[v, t, q0 + l] = fp[1 + k, c, t, l] if fp[0, c, t, l] > 0.5 else math.nan
 
 
 @jit
