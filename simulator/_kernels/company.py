@@ -37,7 +37,8 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import fexp
 from simulator._kernels import layout as L
-from simulator._kernels._jit import jit, jit_inline, jit_ir_inline
+from simulator._kernels._jit import jit, jit_inline
+from simulator._kernels.select import select
 from simulator._kernels.rng import NORMAL, UNIFORM, step_key, stream_base, variate_at
 
 #: Hours in a month (8766 / 12).
@@ -103,11 +104,6 @@ def logit(u):
     return math.log(u / (1.0 - u))
 
 
-@jit_inline
-def sigmoid(x):
-    return 1.0 / (1.0 + fexp.exp(-x))
-
-
 @jit
 def external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, out):
     """Step in which each `external` counterparty defaults (n_steps+ if never).
@@ -129,7 +125,7 @@ def external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, out):
 
 
 
-@jit_ir_inline
+@jit
 def schedule_vintage(sched, c, col, fpar, j, bought, lanes):
     """Add vintage ``j``'s straight-line depreciation (its ``F_DEP_*`` columns) to schedule ``col`` of
     company ``c`` (``TX_RATE`` or ``NG_RATE``; its ``_COUNT`` and ``_LAST`` columns follow it) in the
@@ -143,22 +139,22 @@ def schedule_vintage(sched, c, col, fpar, j, bought, lanes):
         if first < n:
             for l in range(lanes):
                 old = sched[c, first, col, l]
-                sched[c, first, col, l] = old + rate if bought[l] else old
+                sched[c, first, col, l] = old + (select(bought[l], rate, 0.0))
                 old = sched[c, first, col + 1, l]
-                sched[c, first, col + 1, l] = old + 1.0 if bought[l] else old
+                sched[c, first, col + 1, l] = old + (select(bought[l], 1.0, 0.0))
         if end < n:
             for l in range(lanes):
                 old = sched[c, end, col, l]
-                sched[c, end, col, l] = old - rate if bought[l] else old
+                sched[c, end, col, l] = old - (select(bought[l], rate, 0.0))
                 old = sched[c, end, col + 1, l]
-                sched[c, end, col + 1, l] = old - 1.0 if bought[l] else old
+                sched[c, end, col + 1, l] = old - (select(bought[l], 1.0, 0.0))
     if end < n:
         for l in range(lanes):
             old = sched[c, end, col + 2, l]
-            sched[c, end, col + 2, l] = old + last if bought[l] else old
+            sched[c, end, col + 2, l] = old + (select(bought[l], last, 0.0))
 
 
-@jit_ir_inline
+@jit
 def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
     """Put vintage ``j`` on company ``c``'s books at cost (or opening book) ``basis`` USD in the lanes
     where it is still to buy (``FS_STATUS`` 0); ``bought`` (bool[lanes]) gets those lanes.
@@ -167,16 +163,16 @@ def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
     step and its spot capacity ``FS_CAP``; the book of any other vintage joins the non-GPU schedule."""
     for l in range(lanes):
         bought[l] = fs[j, FS_STATUS, l] == 0.0
-        fs[j, FS_STATUS, l] = 1.0 if bought[l] else fs[j, FS_STATUS, l]
+        fs[j, FS_STATUS, l] = select(bought[l], 1.0, fs[j, FS_STATUS, l])
     schedule_vintage(sched, c, TX_RATE, fpar, j, bought, lanes)
     g = fpar[j, CL.F_GPUS]
     if g > 0.0:
         cap = g * (1.0 - fpar[j, CL.F_CONTRACTED]) * fpar[j, CL.F_PRICE_FACTOR]
         rate = fpar[j, CL.F_DEP_RATE]
         for l in range(lanes):
-            fs[j, FS_BOOK, l] = basis if bought[l] else fs[j, FS_BOOK, l]
-            fs[j, FS_RATE, l] = rate if bought[l] else fs[j, FS_RATE, l]
-            fs[j, FS_CAP, l] = cap * rel0[l] if bought[l] else fs[j, FS_CAP, l]
+            fs[j, FS_BOOK, l] = select(bought[l], basis, fs[j, FS_BOOK, l])
+            fs[j, FS_RATE, l] = select(bought[l], rate, fs[j, FS_RATE, l])
+            fs[j, FS_CAP, l] = select(bought[l], cap * rel0[l], fs[j, FS_CAP, l])
     else:
         schedule_vintage(sched, c, NG_RATE, fpar, j, bought, lanes)
 
@@ -278,31 +274,6 @@ def _net_leverage(debt, cash, ttm_ebitda):
     if net > 0.0:
         return math.inf
     return -math.inf
-
-
-@jit_ir_inline
-def recovery_update(c, t, l, cpar, st):
-    """FCF recovery rule (MODEL.md 6) after step ``t`` of a company still alive in lane ``l``."""
-    if st[c, S_REC_MONTH, l] >= 0.0:
-        return
-    if cpar[c, CL.C_REC_MARGIN] > 0.5:
-        rev = st[c, S_TTM_REV, l]
-        metric = st[c, S_TTM_FCF, l] / rev if rev > 0.0 else -math.inf
-    else:
-        metric = st[c, S_TTM_FCF, l]
-    if st[c, S_IN_STRESS, l] < 0.5:
-        if st[c, S_STRESS_MONTH, l] < 0.0 and metric < cpar[c, CL.C_REC_THRESHOLD]:
-            st[c, S_IN_STRESS, l] = 1.0
-            st[c, S_STRESS_MONTH, l] = t
-            st[c, S_TROUGH, l] = metric
-            st[c, S_TROUGH_MONTH, l] = t
-        return
-    if metric < st[c, S_TROUGH, l]:
-        st[c, S_TROUGH, l] = metric
-        st[c, S_TROUGH_MONTH, l] = t
-    if metric >= cpar[c, CL.C_REC_TARGET]:
-        st[c, S_REC_MONTH, l] = t
-        st[c, S_IN_STRESS, l] = 0.0
 
 
 @jit
@@ -411,9 +382,9 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
             l1 = False
             if t >= lag - 1:
-                prev = buf[l, t - lag, L.V_INFERENCE] if t - lag >= 0 else c0
+                prev = select(t - lag >= 0, buf[l, t - lag, L.V_INFERENCE], c0)
                 l1 = mk[L.V_INFERENCE, l] > l1_factor * prev
-            x[X_DEMAND_ALARM, l] = 1.0 if l1 and mk[L.V_GM, l] < 0.5 else 0.0
+            x[X_DEMAND_ALARM, l] = select(l1 and mk[L.V_GM, l] < 0.5, 1.0, 0.0)
             if mk[L.V_GEN, l] != gen[l]:  # generation launches are rare: pow only when the count changes
                 gen[l] = mk[L.V_GEN, l]
                 gen_factor[l] = (1.0 - drop) ** gen[l]  # FS_CAP x gen_factor is a vintage's relative price
@@ -428,7 +399,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 for i in range(lines.shape[0]):
                     v = lines[i]
                     for l in range(lanes):
-                        full[i, c, t, l] = full[i, c, t - 1, l] if v == CL.O_CASH or v == CL.O_DEBT else 0.0
+                        full[i, c, t, l] = select(v == CL.O_CASH or v == CL.O_DEBT, full[i, c, t - 1, l], 0.0)
                 continue
             # ---- the company step of every lane: company c, alive at the start of step t in the lanes
             # where alive[l]. Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t).
@@ -481,11 +452,11 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                     kcancel[j, l] = cancel
                     on = active and not cancel
                     old = x[X_CONTRACT_REV, l]
-                    x[X_CONTRACT_REV, l] = old + amt if on else old
+                    x[X_CONTRACT_REV, l] = old + (select(on, amt, 0.0))
                     old = x[X_NONCASH, l]
-                    x[X_NONCASH, l] = old + cash_amt if on else old
+                    x[X_NONCASH, l] = old + (select(on, cash_amt, 0.0))
                     old = x[X_RPO, l]
-                    x[X_RPO, l] = old + remaining_amt if not cancel else old
+                    x[X_RPO, l] = old + (select(not cancel, remaining_amt, 0.0))
 
             nx = nxt[c]
             ne = nx
@@ -502,7 +473,8 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 x[X_FLEET_MW, l] = 0.0
                 x[X_DEP, l] = 0.0
                 x[X_IMP, l] = 0.0
-                q0 = min(q0, gfirst[c, l])
+                gf = gfirst[c, l]
+                q0 = select(gf < q0, gf, q0)
             for q in range(q0, gptr[c + 1]):
                 j = gidx[q]
                 if j >= nx:
@@ -526,11 +498,11 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                     on = held & (q >= gf)
                     earns = on & in_life
                     old = x[X_SPOT_CAP, l]
-                    x[X_SPOT_CAP, l] = old + cap if earns else old
+                    x[X_SPOT_CAP, l] = old + (select(earns, cap, 0.0))
                     old = x[X_FLEET_MW, l]
-                    x[X_FLEET_MW, l] = old + mw if earns else old
+                    x[X_FLEET_MW, l] = old + (select(earns, mw, 0.0))
                     charged = on & (book > 0.0)
-                    d = book if last else old_rate  # = book / remaining
+                    d = select(last, book, old_rate)  # = book / remaining
                     b1 = book - d
                     value = spot_px * cap * life_left
                     spot_book = b1 * spot_share
@@ -538,15 +510,15 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                     b2 = b1 - (spot_book - value)
                     rate = b2 / (remaining - 1.0)  # the impaired book over the life left
                     old = x[X_DEP, l]
-                    x[X_DEP, l] = old + d if charged else old
+                    x[X_DEP, l] = old + (select(charged, d, 0.0))
                     old = x[X_IMP, l]
-                    x[X_IMP, l] = old + (spot_book - value) if impaired else old
-                    fs[j, FS_RATE, l] = rate if impaired else old_rate
-                    book = (b2 if impaired else b1) if charged else book
+                    x[X_IMP, l] = old + (select(impaired, spot_book - value, 0.0))
+                    fs[j, FS_RATE, l] = select(impaired, rate, old_rate)
+                    book = select(charged, select(impaired, b2, b1), book)
                     fs[j, FS_BOOK, l] = book
                     # cancelled, or nothing left to charge or earn: skip it from now on if it leads the lane
                     keep = held & ((book > 0.0) | (age + 1.0 < econ))
-                    gfirst[c, l] = q + 1 if (q == gf) & (not keep) else gf
+                    gfirst[c, l] = select((q == gf) & (not keep), q + 1, gf)
 
             # mining, curtailed in a step whose hashprice does not cover the mining fleet's power;
             # core revenue (GBM); AI revenue
@@ -575,15 +547,15 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 power_px = cpar[c, CL.C_PUE] * cpar[c, CL.C_POWER_FACTOR] * mk[L.V_POWER, l] * hours  # USD/MW of IT load
                 x[X_POWER_PX, l] = power_px
                 mining = has_hash and mined * btc_price > cpar[c, CL.C_MINING_MW] * power_px
-                mining_rev = mined * btc_price if mining else 0.0
-                x[X_MINING_MW, l] = cpar[c, CL.C_MINING_MW] if mining else 0.0
+                mining_rev = select(mining, mined * btc_price, 0.0)
+                x[X_MINING_MW, l] = select(mining, cpar[c, CL.C_MINING_MW], 0.0)
                 old = st[c, S_BTC, l]
-                st[c, S_BTC, l] = old + kept if mining else old
+                st[c, S_BTC, l] = old + (select(mining, kept, 0.0))
                 old = x[X_NONCASH, l]
-                x[X_NONCASH, l] = old + kept * btc_price if mining else old
-                core_rev = cpar[c, CL.C_CORE_REV0] * dt * x[X_EXP, l] if has_core else 0.0
+                x[X_NONCASH, l] = old + (select(mining, kept * btc_price, 0.0))
+                core_rev = select(has_core, cpar[c, CL.C_CORE_REV0] * dt * x[X_EXP, l], 0.0)
                 ai_rev = cpar[c, CL.C_AI_REV0] * dt * mk[L.V_DEMAND, l]
-                cost_of_rev = ai_rev * (1.0 - mk[L.V_GM, l]) if is_app else 0.0
+                cost_of_rev = select(is_app, ai_rev * (1.0 - mk[L.V_GM, l]), 0.0)
                 spot_rev = x[X_SPOT_PX, l] * x[X_SPOT_CAP, l]
                 revenue = x[X_CONTRACT_REV, l] + spot_rev + mining_rev + core_rev + ai_rev
                 x[X_REVENUE, l] = revenue
@@ -597,11 +569,12 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             j0 = tptr[c]
             j1 = tptr[c + 1]
             for l in range(lanes):
-                x[X_INTEREST, l] = st[c, S_REV, l] * max(mk[L.V_RATE, l] + cpar[c, CL.C_REV_MARGIN], 0.0) * dt
+                rate = mk[L.V_RATE, l] + cpar[c, CL.C_REV_MARGIN]
+                x[X_INTEREST, l] = st[c, S_REV, l] * (select(0.0 > rate, 0.0, rate)) * dt
             for j in range(j0, j1):
                 for l in range(lanes):
-                    rate = ts[j, TS_RATE, l] + (mk[L.V_RATE, l] if ts[j, TS_FLOATING, l] > 0.5 else 0.0)
-                    x[X_INTEREST, l] += ts[j, TS_BAL, l] * max(rate, 0.0) * dt
+                    rate = ts[j, TS_RATE, l] + (select(ts[j, TS_FLOATING, l] > 0.5, mk[L.V_RATE, l], 0.0))
+                    x[X_INTEREST, l] += ts[j, TS_BAL, l] * (select(0.0 > rate, 0.0, rate)) * dt
 
             # ---- 5. capex plan with the discipline rule (before depreciation: bought this step, depreciated from the next)
             for l in range(lanes):
@@ -623,17 +596,17 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             for l in range(lanes):
                 st[c, S_NG_RATE, l] += sched[c, t, NG_RATE, l]
                 st[c, S_NG_COUNT, l] += sched[c, t, NG_COUNT, l]
-                st[c, S_NG_RATE, l] = 0.0 if st[c, S_NG_COUNT, l] == 0.0 else st[c, S_NG_RATE, l]
+                st[c, S_NG_RATE, l] = select(st[c, S_NG_COUNT, l] == 0.0, 0.0, st[c, S_NG_RATE, l])
                 x[X_DEP, l] += st[c, S_NG_RATE, l] + sched[c, t, NG_LAST, l]
                 st[c, S_TX_RATE, l] += sched[c, t, TX_RATE, l]
                 st[c, S_TX_COUNT, l] += sched[c, t, TX_COUNT, l]
-                st[c, S_TX_RATE, l] = 0.0 if st[c, S_TX_COUNT, l] == 0.0 else st[c, S_TX_RATE, l]
+                st[c, S_TX_RATE, l] = select(st[c, S_TX_COUNT, l] == 0.0, 0.0, st[c, S_TX_RATE, l])
                 tax_dep = st[c, S_TX_RATE, l] + sched[c, t, TX_LAST, l]
                 taxable = x[X_EBITDA, l] - tax_dep - x[X_INTEREST, l]
                 nol = st[c, S_NOL, l]
-                used = min(nol, taxable)
-                x[X_TAX, l] = (taxable - used) * cpar[c, CL.C_TAX_RATE] if taxable > 0.0 else 0.0
-                st[c, S_NOL, l] = nol - used if taxable > 0.0 else nol - taxable
+                used = select(taxable < nol, taxable, nol)
+                x[X_TAX, l] = select(taxable > 0.0, (taxable - used) * cpar[c, CL.C_TAX_RATE], 0.0)
+                st[c, S_NOL, l] = select(taxable > 0.0, nol - used, nol - taxable)
 
             # discipline rule: cancel this step's uncommitted capex if runway would fall short
             if cpar[c, CL.C_RUNWAY] > 0.0 and ne > nx:
@@ -644,7 +617,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                         due = ts[j, TS_LINEAR, l] > 0.5 and t < ts[j, TS_MAT, l]
                         a = ts[j, TS_BAL, l] / (ts[j, TS_MAT, l] - t + 1.0)
                         old = x[X_AMORT, l]
-                        x[X_AMORT, l] = old + a if due else old
+                        x[X_AMORT, l] = old + (select(due, a, 0.0))
                 for l in range(lanes):
                     if x[X_UNCOMMITTED, l] > 0.0:
                         amort = x[X_AMORT, l]
@@ -693,15 +666,16 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                     undrawn = ts[j, TS_UNDRAWN, l]
                     to_fund = x[X_TO_FUND, l]
                     draw = open_ and undrawn > 0.0 and to_fund > 0.0
-                    d = min(undrawn, draw_share * to_fund)
-                    bal = ts[j, TS_BAL, l] + d if draw else ts[j, TS_BAL, l]
-                    ts[j, TS_UNDRAWN, l] = undrawn - d if draw else undrawn
-                    x[X_TO_FUND, l] = to_fund - d if draw else to_fund
-                    net_fin = x[X_NET_FIN, l] + d if draw else x[X_NET_FIN, l]
+                    want = draw_share * to_fund
+                    d = select(want < undrawn, want, undrawn)
+                    bal = select(draw, ts[j, TS_BAL, l] + d, ts[j, TS_BAL, l])
+                    ts[j, TS_UNDRAWN, l] = select(draw, undrawn - d, undrawn)
+                    x[X_TO_FUND, l] = select(draw, to_fund - d, to_fund)
+                    net_fin = select(draw, x[X_NET_FIN, l] + d, x[X_NET_FIN, l])
                     amortises = open_ and ts[j, TS_LINEAR, l] > 0.5
                     a = bal / (ts[j, TS_MAT, l] - t + 1.0)
-                    bal = bal - a if amortises else bal
-                    x[X_NET_FIN, l] = net_fin - a if amortises else net_fin
+                    bal = select(amortises, bal - a, bal)
+                    x[X_NET_FIN, l] = select(amortises, net_fin - a, net_fin)
                     ts[j, TS_BAL, l] = bal
                     x[X_DEBT_TRANCHES, l] += bal
             for l in range(lanes):
@@ -709,7 +683,10 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 x[X_MATURED, l] = 0.0
 
             # ---- maturities (rare: a plain loop over the lanes where a tranche matures)
+            due = False
             for l in range(lanes):
+                due |= alive[l] & (t >= st[c, S_NEXT_MAT, l])
+            for l in range(select(due, lanes, 0)):
                 if not alive[l] or t < st[c, S_NEXT_MAT, l]:
                     continue
                 # a tranche matures: refinance it if the market is open, else repay it
@@ -744,65 +721,91 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             # ---- 8. cover a shortfall: revolver, bitcoin sales with haircut, ATM equity; then the
             # default tests (section 5) on the end-of-step position
             atm_on = cpar[c, CL.C_ATM_CAP] > 0.0
-            for l in range(lanes):
+            rev_limit = cpar[c, CL.C_REV_LIMIT]
+            haircut = cpar[c, CL.C_HAIRCUT]
+            atm_cap = cpar[c, CL.C_ATM_CAP]
+            atm_target = cpar[c, CL.C_ATM_TARGET]
+            atm_min_btc = cpar[c, CL.C_ATM_MIN_BTC]
+            atm_max_spread = cpar[c, CL.C_ATM_MAX_SPREAD]
+            atm_min_growth = cpar[c, CL.C_ATM_MIN_GROWTH]
+            min_cash = cpar[c, CL.C_MIN_CASH]
+            for l in range(lanes):  # loads first, then branch-free arithmetic
                 btc_price = mk[L.V_BTC, l]
+                spread = mk[L.V_SPREAD, l]
+                growth = mk[L.V_GROWTH, l]
                 cash = x[X_CASH, l]
                 net_fin = x[X_NET_FIN, l]
+                matured = x[X_MATURED, l]
+                debt_tranches = x[X_DEBT_TRANCHES, l]
                 rev = st[c, S_REV, l]
                 btc = st[c, S_BTC, l]
+                ttm_ebitda = st[c, S_TTM_EBITDA, l]
+                min_liq = st[c, S_MINLIQ, l]
                 short = cash < 0.0
-                d = min(cpar[c, CL.C_REV_LIMIT] - rev, -cash)
-                rev = rev + d if short else rev
-                cash = cash + d if short else cash
-                net_fin = net_fin + d if short else net_fin
-                net_px = btc_price * (1.0 - cpar[c, CL.C_HAIRCUT])
-                sell = cash < 0.0 and btc > 0.0 and net_px > 0.0
-                qb = min(btc, -cash / net_px)
-                btc = btc - qb if sell else btc
-                cash = cash + qb * net_px if sell else cash
-                net_fin = net_fin + qb * net_px if sell else net_fin
-                atm = atm_on and cash < cpar[c, CL.C_ATM_TARGET] and btc_price >= cpar[c, CL.C_ATM_MIN_BTC] and \
-                    mk[L.V_SPREAD, l] <= cpar[c, CL.C_ATM_MAX_SPREAD] and mk[L.V_GROWTH, l] >= cpar[c, CL.C_ATM_MIN_GROWTH]
-                raise_ = min(cpar[c, CL.C_ATM_CAP], cpar[c, CL.C_ATM_TARGET] - cash)
-                cash = cash + raise_ if atm else cash
-                net_fin = net_fin + raise_ if atm else net_fin
-                repay = cash > cpar[c, CL.C_MIN_CASH] and rev > 0.0
-                rp = min(rev, cash - cpar[c, CL.C_MIN_CASH])
-                rev = rev - rp if repay else rev
-                cash = cash - rp if repay else cash
-                net_fin = net_fin - rp if repay else net_fin
+                room = rev_limit - rev
+                d = select(-cash < room, -cash, room)
+                rev = select(short, rev + d, rev)
+                cash = select(short, cash + d, cash)
+                net_fin = select(short, net_fin + d, net_fin)
+                net_px = btc_price * (1.0 - haircut)
+                sell = (cash < 0.0) & (btc > 0.0) & (net_px > 0.0)
+                need = -cash / net_px
+                qb = select(need < btc, need, btc)
+                btc = select(sell, btc - qb, btc)
+                cash = select(sell, cash + qb * net_px, cash)
+                net_fin = select(sell, net_fin + qb * net_px, net_fin)
+                atm = atm_on & (cash < atm_target) & (btc_price >= atm_min_btc) & (spread <= atm_max_spread) & \
+                    (growth >= atm_min_growth)
+                gap = atm_target - cash
+                raise_ = select(gap < atm_cap, gap, atm_cap)
+                cash = select(atm, cash + raise_, cash)
+                net_fin = select(atm, net_fin + raise_, net_fin)
+                repay = (cash > min_cash) & (rev > 0.0)
+                spare = cash - min_cash
+                rp = select(spare < rev, spare, rev)
+                rev = select(repay, rev - rp, rev)
+                cash = select(repay, cash - rp, cash)
+                net_fin = select(repay, net_fin - rp, net_fin)
                 st[c, S_REV, l] = rev
                 st[c, S_BTC, l] = btc
                 st[c, S_CASH, l] = cash
                 x[X_CASH, l] = cash
                 x[X_NET_FIN, l] = net_fin
-                undrawn_rev = cpar[c, CL.C_REV_LIMIT] - rev
+                undrawn_rev = rev_limit - rev
                 x[X_UNDRAWN_REV, l] = undrawn_rev
-                matured = x[X_MATURED, l]
-                refinancing = cash + matured >= 0.0 and matured > 0.0
-                cause = (CL.CAUSE_REFINANCING if refinancing else CL.CAUSE_LIQUIDITY) if cash < -CASH_EPS \
-                    else CL.CAUSE_NONE
-                x[X_CAUSE, l] = cause
-                debt_end = rev + x[X_DEBT_TRANCHES, l]
+                refinancing = (cash + matured >= 0.0) & (matured > 0.0)
+                cause = select(refinancing, CL.CAUSE_REFINANCING, CL.CAUSE_LIQUIDITY)
+                x[X_CAUSE, l] = select(cash < -CASH_EPS, cause, CL.CAUSE_NONE)
+                debt_end = rev + debt_tranches
                 x[X_DEBT_END, l] = debt_end
-                x[X_LEV_END, l] = _net_leverage(debt_end, cash, st[c, S_TTM_EBITDA, l])
-                st[c, S_MINLIQ, l] = min(st[c, S_MINLIQ, l], cash + undrawn_rev) if alive[l] else st[c, S_MINLIQ, l]
+                # net leverage (debt - cash) / trailing EBITDA; +inf when EBITDA <= 0 and net debt > 0
+                net = debt_end - cash
+                ratio = net / ttm_ebitda
+                unbounded = select(net > 0.0, math.inf, -math.inf)
+                x[X_LEV_END, l] = select(ttm_ebitda > 0.0, ratio, unbounded)
+                liq = cash + undrawn_rev
+                st[c, S_MINLIQ, l] = select(alive[l], select(liq < min_liq, liq, min_liq), min_liq)
             for qc in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
                 j = covidx[qc]
                 icr_min = tpar[j, CL.T_COV_ICR]
                 lev_max = tpar[j, CL.T_COV_LEV]
                 liq_min = tpar[j, CL.T_COV_LIQ]
                 cure = tpar[j, CL.T_CURE]
-                for l in range(lanes):
+                for l in range(lanes):  # loads first, then branch-free arithmetic
                     ttm_int = st[c, S_TTM_INT, l]
-                    breach = (icr_min >= 0.0 and ttm_int > 0.0 and st[c, S_TTM_EBITDA, l] < icr_min * ttm_int) or \
-                        (lev_max >= 0.0 and x[X_LEV_END, l] > lev_max) or \
-                        (liq_min >= 0.0 and x[X_CASH, l] + x[X_UNDRAWN_REV, l] < liq_min)
-                    count = ts[j, TS_BREACH, l] + 1.0 if breach else 0.0
-                    count = count if ts[j, TS_BAL, l] > 0.0 else 0.0  # a repaid tranche tests nothing
+                    ttm_ebitda = st[c, S_TTM_EBITDA, l]
+                    lev_end = x[X_LEV_END, l]
+                    liq = x[X_CASH, l] + x[X_UNDRAWN_REV, l]
+                    bal = ts[j, TS_BAL, l]
+                    prior = ts[j, TS_BREACH, l]
+                    cause = x[X_CAUSE, l]
+                    breach = ((icr_min >= 0.0) & (ttm_int > 0.0) & (ttm_ebitda < icr_min * ttm_int)) | \
+                        ((lev_max >= 0.0) & (lev_end > lev_max)) | ((liq_min >= 0.0) & (liq < liq_min))
+                    count = select(breach, prior + 1.0, 0.0)
+                    count = select(bal > 0.0, count, 0.0)  # a repaid tranche tests nothing
                     ts[j, TS_BREACH, l] = count
-                    x[X_CAUSE, l] = CL.CAUSE_COVENANT if x[X_CAUSE, l] == CL.CAUSE_NONE and count >= cure and \
-                        ts[j, TS_BAL, l] > 0.0 else x[X_CAUSE, l]
+                    x[X_CAUSE, l] = select((cause == CL.CAUSE_NONE) & (count >= cure) & (bal > 0.0), CL.CAUSE_COVENANT,
+                                           cause)
 
             # ---- the lines (RPO after this step's service), then defaults, recovery and alarms
             for i in range(lines.shape[0]):
@@ -845,8 +848,8 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                         val = st[c, S_BTC, l]
                     else:
                         val = x[xv, l]
-                    gone = (full[i, c, t - 1, l] if frozen else 0.0) if t > 0 else 0.0
-                    full[i, c, t, l] = val if alive[l] else gone
+                    gone = select(t > 0, select(frozen, full[i, c, t - 1, l], 0.0), 0.0)
+                    full[i, c, t, l] = select(alive[l], val, gone)
             for l in range(lanes):  # defaults of this step (rare)
                 if alive[l] and x[X_CAUSE, l] != CL.CAUSE_NONE:
                     st[c, S_DM, l] = t
@@ -876,16 +879,16 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 first_av = st[c, S_FIRST_AV, l]
                 open_ = on & (rec_month < 0.0)
                 ratio = ttm_fcf / ttm_rev
-                metric = (ratio if ttm_rev > 0.0 else -math.inf) if margin_metric else ttm_fcf
+                metric = select(margin_metric, select(ttm_rev > 0.0, ratio, -math.inf), ttm_fcf)
                 stressed = in_stress >= 0.5
                 enter = open_ & (not stressed) & (stress_month < 0.0) & (metric < threshold)
                 lower = open_ & stressed & (metric < trough)
                 recover = open_ & stressed & (metric >= target)
-                st[c, S_IN_STRESS, l] = 1.0 if enter else (0.0 if recover else in_stress)
-                st[c, S_STRESS_MONTH, l] = t if enter else stress_month
-                st[c, S_TROUGH, l] = metric if enter | lower else trough
-                st[c, S_TROUGH_MONTH, l] = t if enter | lower else trough_month
-                st[c, S_REC_MONTH, l] = t if recover else rec_month
+                st[c, S_IN_STRESS, l] = select(enter, 1.0, select(recover, 0.0, in_stress))
+                st[c, S_STRESS_MONTH, l] = select(enter, t, stress_month)
+                st[c, S_TROUGH, l] = select(enter | lower, metric, trough)
+                st[c, S_TROUGH_MONTH, l] = select(enter | lower, t, trough_month)
+                st[c, S_REC_MONTH, l] = select(recover, t, rec_month)
                 # company alarm lights L3 (interest / revenue >= 25 %) and L4 (RPO / debt < 0.5)
                 demand_alarm = x[X_DEMAND_ALARM, l] > 0.5
                 debt_end = x[X_DEBT_END, l]
@@ -893,11 +896,10 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 l4 = (debt_end > 0.0) & (x[X_RPO, l] < 0.5 * debt_end)
                 lev_alarm = l3 & l4
                 both = demand_alarm & lev_alarm
-                alarms[c, t, l] = (CL.ALARM_ALIVE + (CL.ALARM_DEMAND if demand_alarm else 0) +
-                                   (CL.ALARM_LEVERAGE if lev_alarm else 0) + (CL.ALARM_AVALANCHE if both else 0)) \
-                    if on else 0
+                alarms[c, t, l] = select(on, CL.ALARM_ALIVE + (select(demand_alarm, CL.ALARM_DEMAND, 0)) +
+                                   (select(lev_alarm, CL.ALARM_LEVERAGE, 0)) + (select(both, CL.ALARM_AVALANCHE, 0)), 0)
                 av[c, t, l] = on & both
-                st[c, S_FIRST_AV, l] = t if on & both & (first_av < 0.0) else first_av
+                st[c, S_FIRST_AV, l] = select(on & both & (first_av < 0.0), t, first_av)
 
     # per-path results
     for l in range(lanes):
@@ -917,7 +919,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 pint[l, c, CL.P_REC_STATUS] = CL.REC_NEVER_STRESSED
             else:
                 pint[l, c, CL.P_REC_STATUS] = CL.REC_CENSORED
-            pflt[l, c, CL.PF_TROUGH] = st[c, S_TROUGH, l] if st[c, S_STRESS_MONTH, l] >= 0.0 else math.nan
+            pflt[l, c, CL.PF_TROUGH] = select(st[c, S_STRESS_MONTH, l] >= 0.0, st[c, S_TROUGH, l], math.nan)
             pflt[l, c, CL.PF_MIN_LIQUIDITY] = st[c, S_MINLIQ, l]
             for t in range(n_steps):
                 a = alarms[c, t, l]

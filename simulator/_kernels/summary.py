@@ -125,14 +125,19 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                     for v in range(nm):
                         sums[slot, v, t] += buf[l, t, v]
             else:
-                buf[l] = buf[nl - 1]
+                for t in range(n_steps):
+                    for v in range(nm):
+                        buf[l, t, v] = buf[nl - 1, t, v]
         companies_lanes(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
                         cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp)
         for l in range(nl):
             p = p0 + l
             slot = p // block
-            pint[p] = pi[l]
-            pflt[p] = pf[l]
+            for c in range(n_comp):
+                for k in range(CL.N_PINT):
+                    pint[p, c, k] = pi[l, c, k]
+                for k in range(CL.N_PFLT):
+                    pflt[p, c, k] = pf[l, c, k]
             for c in range(n_comp):
                 for t in range(n_steps):
                     if fp[0, c, t, l] > 0.5:
