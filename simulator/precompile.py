@@ -63,7 +63,7 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
 
     from simulator._kernels import company_layout as CL
     from simulator._kernels import layout as L
-    from simulator._kernels.company import NL, companies_lanes
+    from simulator._kernels.company import NL, _financing, _operations, _outcome, companies_lanes, init_state
     from simulator._kernels.market import market_path
     from simulator._kernels.quantiles import exact_rows, sketch_rows
     from simulator._kernels.summary import SUMMARY_LINES, hist_rows
@@ -85,9 +85,26 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     fp = np.zeros((len(SUMMARY_LINES), nc, n, NL))
     buf = bufs[0]
     plan = Plan()
+    # the company kernel and its parts, called with its own scratch arrays (company.companies_lanes):
+    # two parts here, then the kernel itself; the opening state and the other part first in the
+    # second process (the kernel loads them from the cache; measured in docs/performance.md)
+    f1, f2, f3, f4 = (np.zeros((1,) * d) for d in range(1, 5))
+    i1, i2 = np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+    b1, b2, b3 = (np.zeros((1,) * d, dtype=np.bool_) for d in range(1, 4))
+    u3 = np.zeros((1, 1, 1), dtype=np.uint64)
+    skey = np.uint64(0)
+    hours, W = float(mi.dt), int(mi.months_per_step)  # a float64 and an int64
+    plan.here.append((_financing, sig(
+        i, i, i, i, i, mi.dt, W, b1, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f2, f3, f3, f3, f4, f4)))
+    plan.here.append((_outcome, sig(i, i, i, lines, b1, ci.cpar, ci.tpar, ci.tptr, f2, f3, f3, f4, f3, al, b3)))
     plan.here.append((companies_lanes, sig(
         mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, bufs, mi.params, dle, net_hr, subsidy, ci.cpar,
         ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, no_shocks, lines, pint, pflt, al, fp)))
+    plan.elsewhere.append((init_state, sig(
+        ci.cpar, ci.tpar, ci.tptr, ci.fpar, ci.fptr, mi.dt, f3, f4, f3, f3, f4, i1, i2, i1, i1, i1, i1, i)))
+    plan.elsewhere.append((_operations, sig(
+        i, i, i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, dle, subsidy, ci.cpar, ci.kpar, ci.kptr,
+        ci.fpar, i1, i1, b2, f2, i2, f2, f3, f3)))
     plan.elsewhere.append((market_path, sig(
         mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models, mi.btc_series,
         mi.rate_series, no_shocks, buf)))
