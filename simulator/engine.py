@@ -105,7 +105,8 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
     pflt = np.empty((n_paths, ci.n, CL.N_PFLT))
     alarms = np.empty((n_paths, ci.n, n), dtype=np.int8)
     fullarr = np.empty((CL.N_OUT, ci.n, n_paths if full else 0, n))
-    child = compile_ahead(kernel_plan(mi, ci, None))  # a cold cache: compile on two cores
+    # a cold cache: compile on two cores (a full result's bands are exact quantiles: results.from_full)
+    child = compile_ahead(kernel_plan(mi, ci, "exact" if full else None))
     simulate(mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
              mi.btc_series, mi.rate_series, np.ascontiguousarray(mi.demand_log_expected, dtype=float),
              np.ascontiguousarray(mi.network_hashrate, dtype=float), np.ascontiguousarray(mi.block_subsidy, dtype=float),

@@ -77,16 +77,19 @@ def test_plan_signatures_are_the_runs_own(cold):
     report, _ = cold
     for regime in ("sketch", "exact"):
         assert all(report[regime]["signatures"].values()), (regime, report[regime]["signatures"])
-    assert set(report["sketch"]["signatures"]) == {"companies_lanes", "market_path", "hist_rows", "sketch_rows"}
-    assert set(report["exact"]["signatures"]) == {"companies_lanes", "market_path", "exact_rows"}
-    assert report["engine"] == {"companies_lanes": True, "market_path": True}
+    company = {"companies_lanes", "_operations", "_financing", "_outcome", "init_state"}
+    assert set(report["sketch"]["signatures"]) == company | {"market_path", "hist_rows", "sketch_rows"}
+    assert set(report["exact"]["signatures"]) == company | {"market_path", "exact_rows"}
+    assert report["engine"] == {name: True for name in company | {"market_path"}}
 
 
 def test_second_process_compiles_the_rest(cold):
     report, _ = cold
-    # cold cache: the second process compiled the market and band kernels, this one loaded them
+    # cold cache: the second process compiled two parts of the company kernel, the market and the
+    # band kernels; this one loaded them
     assert report["sketch"]["child"] == 0
-    assert report["sketch"]["loaded"] == {"market_path": [1, 0], "hist_rows": [1, 0], "sketch_rows": [1, 0]}
+    assert report["sketch"]["loaded"] == {"init_state": [1, 0], "_operations": [1, 0], "market_path": [1, 0],
+                                          "hist_rows": [1, 0], "sketch_rows": [1, 0]}
     # the company kernel is compiled by then: nothing to overlap, exact_rows compiles here as usual
     assert report["exact"]["child"] is None
     assert report["exact"]["loaded"]["exact_rows"] == [0, 1]
