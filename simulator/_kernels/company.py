@@ -1,11 +1,38 @@
 """Company balance-sheet kernels: every company of a scenario, month by month,
-on one market path (MODEL.md sections 4-7).
+on ``NL = 16`` market paths at once, one per lane (MODEL.md sections 4-7).
 
 Plain arrays only; layouts in :mod:`simulator._kernels.company_layout` (``CL``).
 
-Inputs of :func:`companies_path`
---------------------------------
-- ``buf``: float64[n_steps, N_MARKET_VARS], the market path (end-of-step values).
+Lanes
+-----
+Every per-path value of the company step is an array over the lanes (the
+last axis of the state arrays), and each section of the step is a loop over
+the lanes, written without branches where it runs every step: values are
+loaded first, conditions are combined with ``&``/``|``, and ``a if c else b``
+is :func:`~simulator._kernels.select.select`, an LLVM ``select``. LLVM turns
+those loops into AVX2 code, four paths per instruction. A lane goes through
+exactly the operations, in the same order, of a path stepped alone, so the
+results are the same bits as a path-by-path kernel, whatever paths share a
+call (tested against the numpy reference, and across thread counts,
+chunkings and path prefixes). The lane loops run to a count LLVM cannot see
+at compile time (``lanes``): a loop of a known 16 iterations with a small
+body is unrolled into scalar code before the vectoriser sees it.
+
+What calls out (the random draws), what is rare (maturities, defaults) and
+what is branchy by nature (the lines asked for) stays a plain loop over the
+lanes. A lane whose company has defaulted keeps being computed while any
+lane of that company is alive; nothing of it is read after its default.
+
+The step is three separately compiled functions, :func:`_operations`,
+:func:`_financing` and :func:`_outcome`, called by the driver
+:func:`companies_lanes`: the calls cost nothing measurable (once per
+company, step and 16 paths; the arrays' reference counts are hoisted out of
+the loop), and a cold run compiles them on two cores
+(:mod:`simulator.precompile`).
+
+Inputs of :func:`companies_lanes`
+---------------------------------
+- ``buf``: float64[NL, n_steps, N_MARKET_VARS], the market paths (end-of-step values).
 - ``mparams``: float64[N_DRIVERS, N_DRIVER_PARAMS], market parameters (c0 of
   the inference cost and the generation drop of GPU prices are read).
 - ``dle``: float64[n_steps], ln E[D_t] (demand surprise = ln D_t - dle[t]).
@@ -14,13 +41,12 @@ Inputs of :func:`companies_path`
 - ``cpar``: float64[n_comp, N_CPAR]; ``kpar``/``kptr`` contracts; ``tpar``/``tptr``
   tranches; ``fpar``/``fptr`` fleet vintages (planned purchases included).
   Months are already step indices; money per month already scaled per step.
-- ``cbase``: uint64[n_comp, STREAMS_PER_COMPANY] stream bases of this path
-  (unused when shocks are injected).
 - ``shocks``: float64[n_paths, n_steps, n_streams] injected variates, or
   ``shape[0] == 0``; company stream ``COMPANY_STREAM0 + c * STREAMS_PER_COMPANY + k``.
-- Outputs: ``pint[c, :]`` (int64), ``pflt[c, :]`` (float64) per-path results;
-  ``full[i, c, t]`` (float64) per-step line ``lines[i]`` (an ``O_*`` index) of
-  each ``i`` of ``lines`` (int64; empty: no per-step lines).
+- Outputs: ``pint[l, c, :]`` (int64), ``pflt[l, c, :]`` (float64) per-path results;
+  ``alarms[c, t, l]`` (int8); ``full[i, c, t, l]`` (float64) per-step line
+  ``lines[i]`` (an ``O_*`` index) of each ``i`` of ``lines`` (int64; empty: no
+  per-step lines).
 
 Timing within a step (docs/company-model.md): market values are those at the
 end of the step; interest accrues on balances at the start of the step;
