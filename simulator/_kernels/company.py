@@ -64,7 +64,7 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import fexp
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline
-from simulator._kernels.select import select
+from simulator._kernels.select import select, trailing1, trailing2
 from simulator._kernels.rng import NORMAL, UNIFORM, step_key, stream_base, variate_at
 
 #: Hours in a month (8766 / 12).
@@ -162,6 +162,9 @@ def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
     impaired); charges at or after the horizon are dropped. A GPU vintage keeps a book (it can be
     impaired), its charge per step and its spot capacity ``FS_CAP`` instead.
     """
+    # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
+    fs = trailing2(fs, N_FS, NL)
+    sched = trailing2(sched, N_SCHED, NL)
     n = sched.shape[1]
     for l in range(lanes):
         bought[l] = fs[j, FS_STATUS, l] == 0.0
@@ -304,6 +307,14 @@ def _operations(c, t, nx, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, 
     depreciation and impairment, mining, core and AI revenue) and operating cost, into ``x`` (the
     ``X_*`` rows) and the state. Arguments as in :func:`companies_lanes`; ``nx``: the first planned
     vintage not yet bought (those before it are on the books or cancelled)."""
+    # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
+    mk = trailing1(mk, NL)
+    gfirst = trailing1(gfirst, NL)
+    kcancel = trailing1(kcancel, NL)
+    ext_step = trailing1(ext_step, NL)
+    x = trailing1(x, NL)
+    st = trailing2(st, N_S, NL)
+    fs = trailing2(fs, N_FS, NL)
     s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
     want_util = False  # is the utilisation line asked for?
     for i in range(lines.shape[0]):
@@ -470,6 +481,14 @@ def _financing(c, t, nx, ne, lanes, dt, W, alive, mk, inv_gen, cpar, tpar, tptr,
     with the discipline rule (planned vintages ``nx .. ne - 1``), depreciation and tax, free cash
     flow and the trailing window, financing and maturities, the shortfall, and the default tests
     (``x[X_CAUSE]``)."""
+    # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
+    mk = trailing1(mk, NL)
+    x = trailing1(x, NL)
+    st = trailing2(st, N_S, NL)
+    ts = trailing2(ts, N_TS, NL)
+    fs = trailing2(fs, N_FS, NL)
+    sched = trailing2(sched, N_SCHED, NL)
+    ring = trailing2(ring, 4, NL)
     # ---- 3. interest on balances at the start of the step (floating: r + margin, floored at 0)
     j0 = tptr[c]
     j1 = tptr[c + 1]
@@ -716,6 +735,13 @@ def _financing(c, t, nx, ne, lanes, dt, W, alive, mk, inv_gen, cpar, tpar, tptr,
 def _outcome(c, t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms, av):
     """Company ``c`` in step ``t``, every lane, after :func:`_financing`: the output lines, the
     defaults of the step (with exposure and loss), the FCF recovery rule and the alarm lights."""
+    # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
+    full = trailing1(full, NL)
+    alarms = trailing1(alarms, NL)
+    av = trailing1(av, NL)
+    x = trailing1(x, NL)
+    st = trailing2(st, N_S, NL)
+    ts = trailing2(ts, N_TS, NL)
     j0 = tptr[c]
     j1 = tptr[c + 1]
     # ---- the lines (RPO after this step's service), then defaults, recovery and alarms

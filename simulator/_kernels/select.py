@@ -29,3 +29,54 @@ def select(typingctx, cond, a, b):
         return builder.select(c, x, y)
 
     return sig, codegen
+
+
+
+def _with_trailing(typingctx, arr, dims):
+    """Typing and code of :func:`trailing1` / :func:`trailing2`: ``arr`` (C-contiguous) with its last
+    ``len(dims)`` dimensions declared as the literal integers ``dims``."""
+    from numba.core.types import Array, IntegerLiteral
+    from numba.np.arrayobj import make_array, populate_array
+
+    k = len(dims)
+    if not (isinstance(arr, Array) and arr.layout == "C" and arr.ndim > k
+            and all(isinstance(d, IntegerLiteral) for d in dims)):
+        return None
+    tail = [d.literal_value for d in dims]
+    sig = arr(arr, *dims)
+
+    def codegen(context, builder, signature, args):
+        src = make_array(arr)(context, builder, args[0])
+        out = make_array(arr)(context, builder)
+        intp = context.get_value_type(types.intp)
+        item = context.get_abi_sizeof(context.get_data_type(arr.dtype))
+        lead = arr.ndim - k
+        shape = [builder.extract_value(src.shape, i) for i in range(lead)] + [intp(d) for d in tail]
+        strides = [None] * arr.ndim
+        step = intp(item)
+        for i in range(arr.ndim - 1, -1, -1):  # C order: each stride the product of the dimensions after it
+            strides[i] = step
+            step = builder.mul(step, shape[i]) if i < lead else intp(step.constant * tail[i - lead])
+        # no meminfo: the view holds no reference (no atomic reference counting where it is made and
+        # dropped); it must not outlive ``arr`` (it is only made of a function's argument, here)
+        null = context.get_constant_null(types.MemInfoPointer(arr.dtype))
+        populate_array(out, data=src.data, shape=shape, strides=strides, itemsize=src.itemsize,
+                       meminfo=null, parent=None)
+        return out._getvalue()
+
+    return sig, codegen
+
+
+@intrinsic
+def trailing1(typingctx, arr, d1):
+    """A view of ``arr`` (C-contiguous) whose last dimension is the literal ``d1`` (which it must be:
+    not checked). Its strides are then compile-time constants, so in a loop over the last axis LLVM
+    sees that two rows of the array are a fixed distance apart, which it cannot prove from strides
+    passed in at run time (and then does not vectorise the loop)."""
+    return _with_trailing(typingctx, arr, (d1,))
+
+
+@intrinsic
+def trailing2(typingctx, arr, d1, d2):
+    """:func:`trailing1` with the last two dimensions the literals ``d1``, ``d2``."""
+    return _with_trailing(typingctx, arr, (d1, d2))
