@@ -32,6 +32,32 @@ def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, 
 
 
 @jit
+def market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series, shocks, buf):
+    """The market paths of local paths ``p0 .. p0 + nl - 1`` (global ``path0 + p``) into the lanes
+    ``buf[0 .. nl - 1]`` of the company kernel; the lanes after them repeat the last path (the caller
+    drops their results)."""
+    for l in range(buf.shape[0]):
+        if l < nl:
+            market_path(k0, k1, path0 + p0 + l, p0 + l, n_steps, dt, mps, chol, params, models,
+                        btc_series, rate_series, shocks, buf[l])
+        else:
+            for t in range(n_steps):
+                for v in range(buf.shape[2]):
+                    buf[l, t, v] = buf[nl - 1, t, v]
+
+
+@jit
+def lane_scalars(l, p, pi, pf, pint, pflt):
+    """Lane ``l``'s per-path scalars (``pi[l]``, ``pf[l]`` of the company kernel) into row ``p`` of the
+    run's ``pint``, ``pflt``."""
+    for c in range(pi.shape[1]):
+        for k in range(pi.shape[2]):
+            pint[p, c, k] = pi[l, c, k]
+        for k in range(pf.shape[2]):
+            pflt[p, c, k] = pf[l, c, k]
+
+
+@jit
 def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
              dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full,
              market_out, pint, pflt, alarms, full):
@@ -79,14 +105,8 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
     al = np.empty((n_comp, n_steps, NL), dtype=np.int8)
     for p0 in range(p_begin, p_end, NL):
         nl = min(NL, p_end - p0)
-        for l in range(NL):
-            if l < nl:
-                market_path(k0, k1, path0 + p0 + l, p0 + l, n_steps, dt, mps, chol, params, models,
-                            btc_series, rate_series, shocks, buf[l])
-            else:
-                for t in range(n_steps):
-                    for v in range(nm):
-                        buf[l, t, v] = buf[nl - 1, t, v]
+        market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series, shocks,
+                     buf)
         companies_lanes(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
                         cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pi, pf, al, fp)
         for l in range(nl):
@@ -95,11 +115,7 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
                 for v in range(nm):
                     for t in range(n_steps):
                         market_out[v, p, t] = buf[l, t, v]
-            for c in range(n_comp):
-                for k in range(CL.N_PINT):
-                    pint[p, c, k] = pi[l, c, k]
-                for k in range(CL.N_PFLT):
-                    pflt[p, c, k] = pf[l, c, k]
+            lane_scalars(l, p, pi, pf, pint, pflt)
             for c in range(n_comp):
                 for t in range(n_steps):
                     alarms[p, c, t] = al[c, t, l]

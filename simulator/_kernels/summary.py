@@ -45,7 +45,7 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit
 from simulator._kernels.company import NL, companies_lanes
-from simulator._kernels.market import market_path
+from simulator._kernels.engine import lane_scalars, market_lanes
 
 CN_STEPPED, CN_ALIVE, CN_DEMAND, CN_LEVERAGE, CN_AVALANCHE = range(5)
 N_COUNTS = 5
@@ -115,29 +115,19 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     al = np.empty((n_comp, n_steps, NL), dtype=np.int8)
     for p0 in range(p_begin, p_end, NL):
         nl = min(NL, p_end - p0)  # lanes past p_end repeat the last path; their results are dropped
-        for l in range(NL):
-            if l < nl:
-                p = p0 + l
-                market_path(k0, k1, path0 + p, p, n_steps, dt, mps, chol, params, models,
-                            btc_series, rate_series, no_shocks, buf[l])
-                slot = p // block
-                for t in range(n_steps):
-                    for v in range(nm):
-                        sums[slot, v, t] += buf[l, t, v]
-            else:
-                for t in range(n_steps):
-                    for v in range(nm):
-                        buf[l, t, v] = buf[nl - 1, t, v]
+        market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
+                     no_shocks, buf)
+        for l in range(nl):  # market sums in path order
+            slot = (p0 + l) // block
+            for t in range(n_steps):
+                for v in range(nm):
+                    sums[slot, v, t] += buf[l, t, v]
         companies_lanes(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
                         cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp)
         for l in range(nl):
             p = p0 + l
             slot = p // block
-            for c in range(n_comp):
-                for k in range(CL.N_PINT):
-                    pint[p, c, k] = pi[l, c, k]
-                for k in range(CL.N_PFLT):
-                    pflt[p, c, k] = pf[l, c, k]
+            lane_scalars(l, p, pi, pf, pint, pflt)
             for c in range(n_comp):
                 for t in range(n_steps):
                     if fp[0, c, t, l] > 0.5:
