@@ -1,25 +1,28 @@
-"""Compile a cold run's kernels on two cores: the company kernel here, the rest in a second process.
+"""Compile a cold run's kernels on two cores: part of the company kernel here, the rest in a second process.
 
 numba compiles one function at a time in a process (a global lock), so a
 cold first run compiles every kernel in a row: the company kernel
-(:func:`~simulator._kernels.company.companies_lanes`, the longest unit),
-the market kernel, then the summary kernels that fold the bands. The
-functions are independent until the block kernel that calls them both is
-linked, and numba's on-disk cache (``NUMBA_CACHE_DIR``) is shared between
-processes. So when the cache lacks them, :func:`compile_ahead`
+(:func:`~simulator._kernels.company.companies_lanes` and its three parts,
+the longest units), the market kernel, then the summary kernels that fold
+the bands. The functions are independent until the kernel that calls them
+is compiled, and numba's on-disk cache (``NUMBA_CACHE_DIR``) is shared
+between processes. So when the cache lacks them, :func:`compile_ahead`
 
-1. starts ``python -m simulator.precompile`` and sends it the market kernel
-   and the reduction kernels with the exact signatures the run will call
-   them with; that process compiles them into the cache and exits;
-2. compiles the company kernel in this process meanwhile;
+1. starts ``python -m simulator.precompile`` and sends it the company
+   kernel's opening state and first part, the market kernel and the
+   reduction kernels, with the exact signatures the run will call them
+   with; that process compiles them into the cache and exits;
+2. compiles the company kernel's other two parts and the kernel itself in
+   this process meanwhile;
 
-and the run goes on as usual: compiling the summary block kernel, numba
-finds the company kernel in memory and loads the market kernel from the
-cache. If the second process is not done by then, or failed, numba
+and the run goes on as usual: compiling the company kernel and then the
+summary block kernel, numba loads from the cache what the second process
+compiled. If the second process is not done by then, or failed, numba
 compiles what is missing here, as it would have anyway. Compiled code does
 not depend on which process compiled it, so results are the same bits.
 
 The signatures are those of the calls in
+:func:`simulator._kernels.company.companies_lanes`,
 :func:`simulator._kernels.summary.summary_block` and
 :func:`simulator.stream.run_summary` (and in
 :func:`simulator._kernels.engine.simulate_block`, the same for the market and
@@ -27,7 +30,8 @@ company kernels): :func:`kernel_plan` builds arguments of the same types.
 ``tests/test_precompile.py`` checks that summary runs in both regimes and
 the fused engine compile exactly these signatures, so a drift shows there,
 not as a slower first run. Used by :func:`simulator.stream.run_summary` and
-:func:`simulator.engine.run`; measured in ``docs/performance.md`` section 11.
+:func:`simulator.engine.run`; measured in ``docs/performance.md`` sections 11
+and 12.
 """
 
 from __future__ import annotations
@@ -51,8 +55,8 @@ class Plan:
 
 
 def kernel_plan(mi, ci, bands: str | None) -> Plan:
-    """The kernels a run calls, with the argument types of those calls: the company kernel for this
-    process, the others for the second one.
+    """The kernels a run calls, with the argument types of those calls: two parts of the company
+    kernel and the kernel itself for this process, the others for the second one.
 
     ``bands``: ``"exact"`` or ``"sketch"`` for a summary-mode run
     (:func:`simulator.stream.run_summary`, its band kernels included); None for
