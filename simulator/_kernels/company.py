@@ -63,7 +63,7 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import fexp
 from simulator._kernels import layout as L
-from simulator._kernels._jit import jit, jit_inline
+from simulator._kernels._jit import jit, jit_inline, jit_ir_inline
 from simulator._kernels.select import select, trailing1, trailing2
 from simulator._kernels.rng import NORMAL, UNIFORM, step_key, stream_base, variate_at
 
@@ -110,8 +110,8 @@ NL = 16
 (X_DEMAND_ALARM, X_SURPRISE, X_Z, X_U, X_CONTRACT_REV, X_NONCASH, X_RPO, X_SPOT_PX, X_SPOT_CAP, X_FLEET_MW,
  X_DEP, X_IMP, X_POWER_PX, X_MINING_MW, X_REVENUE, X_POWER, X_EBITDA, X_INTEREST, X_COMMITTED, X_UNCOMMITTED,
  X_TAX, X_AMORT, X_CAPEX, X_FCF, X_NET_FIN, X_TO_FUND, X_DEBT_TRANCHES, X_CASH, X_MATURED, X_ARG, X_EXP,
- X_CANCEL, X_CAUSE, X_DEBT_END, X_LEV_END, X_UNDRAWN_REV) = range(36)
-N_X = 36
+ X_CAUSE, X_DEBT_END, X_LEV_END, X_UNDRAWN_REV) = range(35)
+N_X = 35
 
 
 @jit
@@ -289,15 +289,12 @@ def next_maturity(ts, j0, j1, t, l):
     return m
 
 
-@jit_inline
+@jit_ir_inline
 def _net_leverage(debt, cash, ttm_ebitda):
-    """(debt - cash) / trailing EBITDA; +inf when EBITDA <= 0 and net debt > 0."""
+    """(debt - cash) / trailing EBITDA; +inf when EBITDA <= 0 and net debt > 0 (-inf when <= 0).
+    Branch-free and inlined at numba level: it runs inside lane loops."""
     net = debt - cash
-    if ttm_ebitda > 0.0:
-        return net / ttm_ebitda
-    if net > 0.0:
-        return math.inf
-    return -math.inf
+    return select(ttm_ebitda > 0.0, net / ttm_ebitda, select(net > 0.0, math.inf, -math.inf))
 
 
 @jit
@@ -701,11 +698,7 @@ def _financing(c, t, nx, ne, lanes, dt, W, alive, mk, inv_gen, cpar, tpar, tptr,
         x[X_CAUSE, l] = select(cash < -CASH_EPS, cause, CL.CAUSE_NONE)
         debt_end = rev + debt_tranches
         x[X_DEBT_END, l] = debt_end
-        # net leverage (debt - cash) / trailing EBITDA; +inf when EBITDA <= 0 and net debt > 0
-        net = debt_end - cash
-        ratio = net / ttm_ebitda
-        unbounded = select(net > 0.0, math.inf, -math.inf)
-        x[X_LEV_END, l] = select(ttm_ebitda > 0.0, ratio, unbounded)
+        x[X_LEV_END, l] = _net_leverage(debt_end, cash, ttm_ebitda)
         liq = cash + undrawn_rev
         st[c, S_MINLIQ, l] = select(alive[l], select(liq < min_liq, liq, min_liq), min_liq)
     for qc in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
