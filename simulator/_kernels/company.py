@@ -947,11 +947,8 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             for l in range(lanes):
                 alive[l] = st[c, S_DM, l] < 0.0
                 n_alive += alive[l]
-            if n_alive == 0:
-                for i in range(lines.shape[0]):
-                    v = lines[i]
-                    for l in range(lanes):
-                        full[i, c, t, l] = select(v == CL.O_CASH or v == CL.O_DEBT, full[i, c, t - 1, l], 0.0)
+            if n_alive == 0:  # defaulted in every lane: only the lines of a defaulted company
+                _outcome(c, t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms, av)
                 continue
             # ---- the company step of every lane: company c, alive at the start of step t in the lanes
             # where alive[l]. Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t).

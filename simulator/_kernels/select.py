@@ -1,6 +1,7 @@
-"""``select(cond, a, b)``: ``a if cond else b`` as one LLVM ``select``, for the lane loops.
+"""What the company kernel's lane loops need from LLVM that numba does not say: selects and
+constant row strides.
 
-Why not the conditional expression: numba turns every ``a if c else b``
+:func:`select` is ``a if cond else b`` as one LLVM ``select``. Why not the conditional expression: numba turns every ``a if c else b``
 into three basic blocks and a phi node, which its SSA and type inference
 passes and then LLVM (to turn them back into a select) pay for, block by
 block. The company kernel's lane loops (:mod:`simulator._kernels.company`)
@@ -8,6 +9,10 @@ have hundreds of them: written as a conditional expression they doubled
 its cold compile. Both ``a`` and ``b`` are evaluated (they are plain values
 here), and the result is that of the conditional expression bit for bit:
 the same value of the unified type.
+
+:func:`trailing1` and :func:`trailing2` re-declare the last dimensions of an
+array argument as the compile-time constants they are, so that LLVM sees
+the fixed distance between two rows a lane loop touches (and vectorises it).
 """
 
 from numba.core import types
