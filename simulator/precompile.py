@@ -119,7 +119,8 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     if bands == "exact":
         plan.elsewhere.append((exact_rows, sig(i, i, vals.reshape(1, -1), i, i, qs, out)))
     elif bands == "sketch":
-        plan.elsewhere.append((hist_rows, sig(i, i, vals, i, np.zeros((1, 1, 1), dtype=np.int32), out, out)))
+        bins = _band_buffer(1, 1, 8, np.int16)
+        plan.elsewhere.append((hist_rows, sig(i, i, bins, i, np.zeros((1, 1, 1), dtype=np.int32))))
         plan.elsewhere.append((sketch_rows, sig(i, i, np.zeros((1, 1), dtype=np.int32), qs, lo, lo, out)))
     return plan
 

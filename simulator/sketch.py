@@ -55,7 +55,8 @@ def quantiles(hist: np.ndarray, qs) -> np.ndarray:
 
     Parameters
     ----------
-    hist : int[..., N_BINS]
+    hist : int[..., >= N_BINS]
+        Columns past ``N_BINS`` (a count of values skipped) are not read.
     qs : sequence of float in [0, 1]
 
     Returns

@@ -31,8 +31,9 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 
 #: Paths per chunk (a multiple of the block), or one block per thread if that is more. Chunk
-#: buffers are reused chunk after chunk; 4096 paths keep avalanche's chunk of band values at
-#: 55 MB (8192 paths: 110 MB, measurably slower on one thread: docs/performance.md, section 8).
+#: buffers are reused chunk after chunk; 4096 paths keep avalanche's chunk of binned band values
+#: at 14 MB (chosen when they were float64, 55 MB: docs/performance.md, sections 8 and 13; 1024
+#: to 8192 paths now time the same within the noise).
 CHUNK_PATHS = 4096
 #: Memory the exact quantile path may use for the band values of the whole run.
 EXACT_BYTES = 256 * 2**20
@@ -55,6 +56,9 @@ class Summary:
         True: bands by :func:`numpy.quantile` over every path; False: histogram sketch.
     relative_error : float
         Stated error bound of the bands (0 when exact).
+    band_range : float64[2, n_band_vars, n_steps] or None
+        Sketch: the least and greatest value of each band row, exact (the sketch bands are
+        clamped to it; NaN for a row without values). None when the bands are exact.
     """
 
     pint: np.ndarray
@@ -67,6 +71,7 @@ class Summary:
     relative_error: float
     companies: object
     inputs: object
+    band_range: np.ndarray | None = None
 
 
 def band_bytes(n_paths: int, n_steps: int, n_comp: int) -> int:
@@ -77,26 +82,37 @@ def band_bytes(n_paths: int, n_steps: int, n_comp: int) -> int:
 
 
 def chunk_bytes(chunk: int, n_steps: int, n_comp: int) -> int:
-    """Bytes of the reused chunk buffers (band values, per-path scalars excluded)."""
-    return band_bytes(chunk, n_steps, n_comp)
+    """Bytes of the reused chunk buffers of the sketch (2-byte bins of the band values, and each
+    slot's range of them; per-path scalars excluded)."""
+    from simulator._kernels.blocks import BLOCK_PATHS
+
+    nv = L.N_MARKET_VARS + 3 * n_comp
+    return nv * n_steps * (2 * chunk + 2 * 8 * -(-chunk // BLOCK_PATHS))
 
 
 def sketch_bytes(n_steps: int, n_comp: int) -> int:
-    """Bytes of the histograms (int32 counts)."""
+    """Bytes of the histograms (int32 counts, and the count of values skipped)."""
     from simulator._kernels.summary import N_BINS, N_COMPANY_BANDS
 
-    return (L.N_MARKET_VARS + N_COMPANY_BANDS * n_comp) * n_steps * N_BINS * 4
+    return (L.N_MARKET_VARS + N_COMPANY_BANDS * n_comp) * n_steps * (N_BINS + 1) * 4
 
 
-def _band_buffer(nv: int, n_steps: int, n_paths: int) -> np.ndarray:
-    """Uninitialised ``float64[nv, n_steps, row]`` for band values, rows of ``n_paths`` rounded up
-    to a cache line plus one line (the rows of a tile do not all map to the same cache sets), the
-    first row 64-byte aligned: :func:`~simulator._kernels.summary.summary_block` then writes whole
-    cache lines."""
-    row = -(-n_paths // 8) * 8 + 8
-    raw = np.empty(nv * n_steps * row + 8)
-    skip = (-raw.ctypes.data % 64) // 8
+def _band_buffer(nv: int, n_steps: int, n_paths: int, dtype=np.float64) -> np.ndarray:
+    """Uninitialised ``dtype[nv, n_steps, row]`` for band values (or their bins), rows of
+    ``n_paths`` rounded up to a cache line plus one line (the rows of a tile do not all map to
+    the same cache sets), the first row 64-byte aligned:
+    :func:`~simulator._kernels.summary.summary_block` then writes whole cache lines."""
+    per_line = 64 // np.dtype(dtype).itemsize
+    row = -(-n_paths // per_line) * per_line + per_line
+    raw = np.empty(nv * n_steps * row + per_line, dtype=dtype)
+    skip = (-raw.ctypes.data % 64) // np.dtype(dtype).itemsize
     return raw[skip:skip + nv * n_steps * row].reshape(nv, n_steps, row)
+
+
+def _lower(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``x < m`` elementwise in the order where ``-0.0 < 0.0``
+    (:func:`simulator._kernels.summary.lower`): extremes that do not depend on the order of paths."""
+    return (x < m) | ((x == m) & np.signbit(x) & ~np.signbit(m))
 
 
 def exact_bands(vals: np.ndarray, qs, n_paths: int | None = None) -> np.ndarray:
@@ -156,16 +172,23 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     n_slots = chunk // block
     c_counts = np.zeros((n_slots, nc, N_COUNTS, n), dtype=np.int64)
     c_sums = np.zeros((n_slots, L.N_MARKET_VARS, n))
+    none = np.zeros((0, 0, 0))
     if exact:
         # the kernel writes the band values of the whole run straight here, rows [var, step]
         vals = _band_buffer(nv, n, n_paths)
+        bins, c_min, c_max = np.zeros((0, 0, 0), dtype=np.int16), none, none
     else:
-        vals = _band_buffer(nv, n, chunk)  # the chunk's band values, reused
-        hist = np.zeros((nv, n, N_BINS), dtype=np.int32)
-        # exact range of each band's values: sketch quantiles are clamped to it (min and max
-        # are exact and order-independent, so this keeps results identical for any chunking)
-        v_min = np.full((nv, n), np.nan)
-        v_max = np.full((nv, n), np.nan)
+        # the chunk's band values as histogram bins (2 bytes each: the chunk stays in cache), reused;
+        # then the histograms, and the exact range of each band's values: sketch quantiles are
+        # clamped to it (min and max do not depend on the order, so this keeps results identical
+        # for any chunking)
+        vals = none
+        bins = _band_buffer(nv, n, chunk, np.int16)
+        hist = np.zeros((nv, n, N_BINS + 1), dtype=np.int32)  # + the count of values skipped
+        c_min = np.empty((n_slots, nv, n))
+        c_max = np.empty((n_slots, nv, n))
+        v_min = np.full((nv, n), np.inf)
+        v_max = np.full((nv, n), -np.inf)
     dle = np.ascontiguousarray(mi.demand_log_expected, dtype=float)
     net_hr = np.ascontiguousarray(mi.network_hashrate, dtype=float)
     subsidy = np.ascontiguousarray(mi.block_subsidy, dtype=float)
@@ -174,16 +197,21 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
         m = min(chunk, n_paths - path0)
         c_counts[:] = 0
         c_sums[:] = 0.0
+        c_min[:] = np.inf
+        c_max[:] = -np.inf
         args = (mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
                 mi.btc_series, mi.rate_series, dle, net_hr, subsidy, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
                 ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, vals,
-                path0 if exact else 0)
+                path0, bins, c_min, c_max)
         run_blocks(summary_block, m, args, block=block)
         for s in range(-(-m // block)):  # global block order: the same additions for any chunking
             msum += c_sums[s]
+            if not exact:
+                np.copyto(v_min, c_min[s], where=_lower(c_min[s], v_min))
+                np.copyto(v_max, c_max[s], where=_lower(v_max, c_max[s]))
         counts += c_counts.sum(axis=0)
         if not exact:
-            run_blocks(hist_rows, nv, (vals, m, hist, v_min, v_max), block=1)
+            run_blocks(hist_rows, nv, (bins, m, hist), block=1)
         if advance is not None:
             advance(m)
 
@@ -193,9 +221,13 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
         bands = exact_bands(vals, qs, n_paths)
         del vals
     else:
+        empty = (v_min == np.inf) & (v_max == -np.inf)  # no value in the row: its bands are NaN
+        v_min[empty] = np.nan
+        v_max[empty] = np.nan
         bands = np.clip(sketch_quantiles(hist, qs), v_min, v_max)
     return Summary(pint=pint, pflt=pflt, counts=counts, market_mean=msum / n_paths, bands=bands, quantiles=qs,
-                   exact=exact, relative_error=0.0 if exact else RELATIVE_ERROR, companies=ci, inputs=mi)
+                   exact=exact, relative_error=0.0 if exact else RELATIVE_ERROR, companies=ci, inputs=mi,
+                   band_range=None if exact else np.stack([v_min, v_max]))
 
 
 def from_full(res: dict, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)):

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -135,6 +136,60 @@ def test_sketch_bands_stay_within_the_values(full, sketch):
     lo, hi = market.min(axis=1), market.max(axis=1)
     m = sketch.bands[:, :L.N_MARKET_VARS]
     assert (m >= lo).all() and (m <= hi).all()
+
+
+def _bins_by_frexp(x):
+    """Histogram bins of an array by the sketch's definition (:mod:`simulator._kernels.summary`:
+    octave and top mantissa bits), written with numpy's frexp; NaN -> -1."""
+    from simulator._kernels.summary import E_MAX, E_MIN, NB, SUB_BITS
+
+    a = np.abs(x)
+    m, e = np.frexp(np.where(np.isfinite(a), a, 1.0))
+    j = ((e - 1 - E_MIN) << SUB_BITS) + np.floor((2.0 * m - 1.0) * (1 << SUB_BITS)).astype(np.int64)
+    j = np.where(a < 2.0 ** E_MIN, -1, np.where(a >= 2.0 ** E_MAX, NB, j)) + 1
+    return np.where(np.isnan(x), -1, np.where(x < 0, NB + 1 - j, NB + 1 + j))
+
+
+def test_sketch_bands_equal_the_sketch_of_the_full_run(full, sketch):
+    """Bin every band value of the full run, count, take the sketch quantiles and clamp them to each
+    row's exact range: the streamed run's range and bands, bit for bit (1300 paths: the last lane
+    group of the company kernel is partial, and its unused lanes must not reach a histogram or a
+    range)."""
+    from simulator._kernels.summary import COMPANY_BANDS, N_BINS
+
+    market, f = full["market"], full["full"]
+    rows = [market]  # [var, path, step]
+    for c in range(f.shape[1]):
+        alive = f[CL.O_ALIVE, c] > 0.5
+        rows += [np.where(alive, f[o, c], np.nan)[None] for o in COMPANY_BANDS]
+    vals = np.concatenate(rows, axis=0)
+    bins = _bins_by_frexp(vals)
+    nv, _, n = vals.shape
+    hist = np.zeros((nv, n, N_BINS), dtype=np.int64)
+    for v in range(nv):
+        for t in range(n):
+            b = bins[v, :, t]
+            hist[v, t] = np.bincount(b[b >= 0], minlength=N_BINS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: a company defaulted on every path
+        lo, hi = np.nanmin(vals, axis=1), np.nanmax(vals, axis=1)
+    np.testing.assert_array_equal(sketch.band_range, np.stack([lo, hi]))
+    np.testing.assert_array_equal(sketch.bands, np.clip(sketch_quantiles(hist, QS), lo, hi))
+
+
+def test_extremes_order_puts_negative_zero_first():
+    """The order of the sketch's range (kernel and numpy): -0.0 < 0.0, NaN neither above nor below,
+    so a row's least and greatest value do not depend on the order of its paths."""
+    from simulator._kernels.summary import lower
+    from simulator.stream import _lower
+
+    x = np.array([-np.inf, -1.0, -0.0, 0.0, 5e-324, 1.0, np.inf, np.nan])
+    a, b = np.meshgrid(x, x, indexing="ij")
+    got = np.array([[lower(p, q) for q in x] for p in x])
+    np.testing.assert_array_equal(got, _lower(a, b))
+    rank = np.arange(7)  # x[:7] is in increasing order, with -0.0 before 0.0
+    np.testing.assert_array_equal(got[:7, :7], rank[:, None] < rank[None, :])
+    assert not got[7].any() and not got[:, 7].any()
 
 
 def test_sketch_quantiles_of_known_sample():

@@ -188,14 +188,15 @@ def select(seg, j, work):
 
 @jit
 def sketch_rows(r_begin, r_end, hist, qs, lo, hi, out):
-    """Sketch quantiles of histogram rows ``hist[r]`` (int32[n_rows, N_BINS]) into ``out[i, r]``
-    (NaN for an empty row); bin edges ``lo``/``hi`` from :func:`simulator.sketch.bin_edges`."""
+    """Sketch quantiles of histogram rows ``hist[r, :N_BINS]`` (int32[n_rows, >= N_BINS]; columns
+    past ``N_BINS`` are not read) into ``out[i, r]`` (NaN for an empty row); bin edges ``lo``/``hi``
+    from :func:`simulator.sketch.bin_edges`."""
     nq = qs.shape[0]
-    cum = np.empty(hist.shape[1], dtype=np.int64)
+    cum = np.empty(N_BINS, dtype=np.int64)
     for r in range(r_begin, r_end):
-        h = hist[r]
+        h = hist[r, :N_BINS]
         c = 0
-        for b in range(h.shape[0]):
+        for b in range(N_BINS):
             c += h[b]
             cum[b] = c
         n = c

@@ -8,17 +8,24 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
 - the per-path scalars ``pint``/``pflt`` of the chunk's paths;
 - per block slot: integer counts per company and step (``counts``) and the
   sums of the market variables over the block's paths in path order (``sums``);
-- the band values ``vals[var, step, voff + path]`` (market variables, then
-  company cash, FCF and net leverage, NaN where the company is not alive):
-  straight into the store of the whole run (exact quantiles, ``voff`` the
-  chunk's first path), or into a chunk buffer reused chunk after chunk, which
-  :func:`hist_rows` folds into the histograms (the sketch). Each ``[var,
-  step]`` row is contiguous over the paths, so the readers (:func:`hist_rows`,
-  :mod:`simulator._kernels.quantiles`) stream whole rows. The company kernel
-  steps ``NL = 16`` paths at once (its lanes); the writer then writes each
-  row's 16 values of them together (two cache lines when ``voff`` and the row
-  length are multiples of 8 and the buffer is 64-byte aligned): one store
-  burst per line instead of one cache miss per path, variable and step.
+- the band values (market variables, then company cash, FCF and net
+  leverage, NaN where the company is not alive), gathered first per lane
+  group in ``band[var, step, lane]`` (the company kernel steps ``NL = 16``
+  paths at once, its lanes), then
+
+  - exact quantiles: written straight into the store of the whole run,
+    ``vals[var, step, voff + path]`` (``voff`` the chunk's first path);
+  - the sketch: binned (:func:`bin_of_bits`, in one flat loop that LLVM
+    vectorises) into ``bins[var, step, path]``, a chunk buffer of 2-byte
+    bins reused chunk after chunk (about 14 MB for avalanche's 4,096-path
+    chunk, against 55 MB as float64 values), which :func:`hist_rows` folds
+    into the histograms; and the exact range of each row, per lane and then
+    per slot (:func:`fold_extremes`), in the order of :func:`lower`
+    (``-0.0 < 0.0``), so that it does not depend on the order of the paths.
+
+  Each ``[var, step]`` row is contiguous over the paths, so the readers
+  (:func:`hist_rows`, :mod:`simulator._kernels.quantiles`) stream whole
+  rows, and a lane group writes each row's 16 values together.
 
 Block slots are fixed by the global path index (chunks start on multiples of
 the block), so the engine can add the slots in global block order and get the
@@ -43,9 +50,10 @@ import numpy as np
 
 from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
-from simulator._kernels._jit import jit
+from simulator._kernels._jit import jit, jit_ir_inline
 from simulator._kernels.company import NL, companies_lanes
 from simulator._kernels.engine import lane_scalars, market_lanes
+from simulator._kernels.select import select
 
 CN_STEPPED, CN_ALIVE, CN_DEMAND, CN_LEVERAGE, CN_AVALANCHE = range(5)
 N_COUNTS = 5
@@ -66,6 +74,9 @@ NB = (E_MAX - E_MIN) << SUB_BITS
 #: Index layout: 0 = -inf and below -2**E_MAX; 1 .. NB negative (descending magnitude);
 #: NB + 1 zero bin; NB + 2 .. 2 NB + 1 positive (ascending); 2 NB + 2 = +inf and above.
 N_BINS = 2 * NB + 3
+#: The bin code of a value the histogram skips (NaN: a company not alive); int16 holds every code.
+BIN_SKIP = N_BINS
+assert BIN_SKIP < 2 ** 15
 
 
 @jit
@@ -86,13 +97,13 @@ def bin_index(x):
 @jit
 def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series,
                   rate_series, dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, block,
-                  pint, pflt, counts, sums, vals, voff):
+                  pint, pflt, counts, sums, vals, voff, bins, vmin, vmax):
     """Simulate chunk-local paths ``p_begin .. p_end - 1`` (global ``path0 + p``) and reduce them.
 
     Parameters
     ----------
     block : int
-        Paths per block slot; ``p_begin`` is a multiple of it.
+        Paths per block slot; ``p_begin`` is a multiple of it, and it is a multiple of ``NL``.
     pint : int64[chunk, n_comp, N_PINT]; pflt : float64[chunk, n_comp, N_PFLT]
         Per-path scalars (rows of the chunk).
     counts : int64[n_slots, n_comp, N_COUNTS, n_steps]
@@ -100,103 +111,168 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     sums : float64[n_slots, N_MARKET_VARS, n_steps]
         Zeroed by the caller; market variables summed over the slot's paths in path order.
     vals : float64[N_MARKET_VARS + 3 n_comp, n_steps, >= voff + chunk]
-        Band values of path ``p`` at ``vals[:, :, voff + p]`` (NaN for a company not alive in the step).
+        Exact bands: band values of path ``p`` at ``vals[:, :, voff + p]`` (NaN for a company not
+        alive in the step). Sketch: an empty array.
+    bins : int16[N_MARKET_VARS + 3 n_comp, n_steps, >= chunk]
+        Sketch: the band values' histogram bins (:func:`bin_of_bits`; ``BIN_SKIP`` for NaN) at
+        ``bins[:, :, p]``. Exact bands: an empty array.
+    vmin, vmax : float64[n_slots, N_MARKET_VARS + 3 n_comp, n_steps]
+        Sketch: the least and greatest band value of the slot's paths (NaN skipped; ``-0.0 < 0.0``,
+        :func:`lower`), folded into what is there (the caller fills them with +inf and -inf).
+        Exact bands: empty arrays.
     """
     n_comp = cpar.shape[0]
     nm = L.N_MARKET_VARS
+    sketch = bins.shape[0] > 0
     no_shocks = np.zeros((0, 0, 0))
     # the market and company buffers of NL paths (the lanes of the company kernel): their band values
-    # go out together, two cache lines of each [var, step] row at a time (see the module docstring)
+    # go out together, one store burst per [var, step] row (see the module docstring)
     buf = np.empty((NL, n_steps, nm))
     lines = np.array(SUMMARY_LINES, dtype=np.int64)
     fp = np.zeros((len(SUMMARY_LINES), n_comp, n_steps, NL))
     pi = np.empty((NL, n_comp, CL.N_PINT), dtype=np.int64)
     pf = np.empty((NL, n_comp, CL.N_PFLT))
     al = np.empty((n_comp, n_steps, NL), dtype=np.int8)
+    # the band values of the lanes, [var, step, lane] (NaN: a company not alive), and their bins
+    nv = nm + N_COMPANY_BANDS * n_comp
+    band = np.empty((nv, n_steps, NL))
+    lanes = buf.shape[0]  # NL, as a count LLVM does not know: a known 16 would unroll, not vectorise
+    band_flat = band.reshape(nv * n_steps * NL)
+    band_bits = band_flat.view(np.int64)
+    code = np.empty((nv, n_steps, NL), dtype=np.int16)
+    code_flat = code.reshape(nv * n_steps * NL)
+    # sketch: the extremes of each lane's values in the slot so far, folded into the slot's at its end
+    lane_min = np.empty((nv, n_steps, NL))
+    lane_max = np.empty((nv, n_steps, NL))
+    min_flat = lane_min.reshape(nv * n_steps * NL)
+    max_flat = lane_max.reshape(nv * n_steps * NL)
+    ext_slot = -1
     for p0 in range(p_begin, p_end, NL):
         nl = min(NL, p_end - p0)  # lanes past p_end repeat the last path; their results are dropped
+        slot = p0 // block  # the same for every lane: blocks are whole lane groups
         market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
                      no_shocks, buf)
         for l in range(nl):  # market sums in path order
-            slot = (p0 + l) // block
             for t in range(n_steps):
                 for v in range(nm):
                     sums[slot, v, t] += buf[l, t, v]
         companies_lanes(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
                         cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp)
         for l in range(nl):
-            p = p0 + l
-            slot = p // block
-            lane_scalars(l, p, pi, pf, pint, pflt)
-            for c in range(n_comp):
-                for t in range(n_steps):
-                    if fp[0, c, t, l] > 0.5:
-                        counts[slot, c, CN_STEPPED, t] += 1
+            lane_scalars(l, p0 + l, pi, pf, pint, pflt)
+        for c in range(n_comp):  # integer counts: any order of addition gives the same numbers
+            for t in range(n_steps):
+                n_stepped = 0
+                n_alive = 0
+                n_demand = 0
+                n_leverage = 0
+                n_avalanche = 0
+                for l in range(nl):
                     a = al[c, t, l]
-                    if a & CL.ALARM_ALIVE:
-                        counts[slot, c, CN_ALIVE, t] += 1
-                    if a & CL.ALARM_DEMAND:
-                        counts[slot, c, CN_DEMAND, t] += 1
-                    if a & CL.ALARM_LEVERAGE:
-                        counts[slot, c, CN_LEVERAGE, t] += 1
-                    if a & CL.ALARM_AVALANCHE:
-                        counts[slot, c, CN_AVALANCHE, t] += 1
-        q0 = voff + p0  # the paths' band values: q0 .. q0 + nl - 1
+                    n_stepped += fp[0, c, t, l] > 0.5
+                    n_alive += (a & CL.ALARM_ALIVE) != 0
+                    n_demand += (a & CL.ALARM_DEMAND) != 0
+                    n_leverage += (a & CL.ALARM_LEVERAGE) != 0
+                    n_avalanche += (a & CL.ALARM_AVALANCHE) != 0
+                counts[slot, c, CN_STEPPED, t] += n_stepped
+                counts[slot, c, CN_ALIVE, t] += n_alive
+                counts[slot, c, CN_DEMAND, t] += n_demand
+                counts[slot, c, CN_LEVERAGE, t] += n_leverage
+                counts[slot, c, CN_AVALANCHE, t] += n_avalanche
         for v in range(nm):
             for t in range(n_steps):
-                for l in range(nl):
-                    vals[v, t, q0 + l] = buf[l, t, v]
+                for l in range(lanes):
+                    band[v, t, l] = buf[l, t, v]
         for c in range(n_comp):
             for k in range(N_COMPANY_BANDS):
                 v = nm + N_COMPANY_BANDS * c + k
                 for t in range(n_steps):
+                    for l in range(lanes):
+                        band[v, t, l] = select(fp[0, c, t, l] > 0.5, fp[1 + k, c, t, l], math.nan)
+        if sketch:  # the bins of the paths' band values (one flat loop, vectorised), and their range
+            if slot != ext_slot:  # the first group of a slot (in this call)
+                if ext_slot >= 0:
+                    fold_extremes(lane_min, lane_max, vmin[ext_slot], vmax[ext_slot])
+                for i in range(min_flat.shape[0]):
+                    min_flat[i] = math.inf
+                    max_flat[i] = -math.inf
+                ext_slot = slot
+            if nl < NL:  # lanes past the last path (their company values are not a path's): skipped
+                for v in range(nv):
+                    for t in range(n_steps):
+                        for l in range(nl, NL):
+                            band[v, t, l] = math.nan
+            for i in range(band_flat.shape[0]):
+                x = band_flat[i]
+                code_flat[i] = select(x == x, bin_of_bits(band_bits[i]), BIN_SKIP)
+                min_flat[i] = select(lower(x, min_flat[i]), x, min_flat[i])  # NaN: neither
+                max_flat[i] = select(lower(max_flat[i], x), x, max_flat[i])
+            for v in range(nv):
+                for t in range(n_steps):
                     for l in range(nl):
-                        vals[v, t, q0 + l] = fp[1 + k, c, t, l] if fp[0, c, t, l] > 0.5 else math.nan
+                        bins[v, t, p0 + l] = code[v, t, l]
+        else:  # the band values of the paths: q0 .. q0 + nl - 1 of the whole run
+            q0 = voff + p0
+            for v in range(nv):
+                for t in range(n_steps):
+                    for l in range(nl):
+                        vals[v, t, q0 + l] = band[v, t, l]
+    if ext_slot >= 0:
+        fold_extremes(lane_min, lane_max, vmin[ext_slot], vmax[ext_slot])
+
+
+@jit_ir_inline
+def lower(x, m):
+    """``x < m`` in the total order of floats where ``-0.0 < 0.0`` (False if either is NaN): with it
+    the least and greatest value of a set do not depend on the order the values come in."""
+    return (x < m) | ((x == m) & (math.copysign(1.0, x) < math.copysign(1.0, m)))
 
 
 @jit
+def fold_extremes(lane_min, lane_max, vmin, vmax):
+    """Fold the lanes of ``lane_min/lane_max[var, step, lane]`` into ``vmin/vmax[var, step]``
+    (order of :func:`lower`)."""
+    for v in range(vmin.shape[0]):
+        for t in range(vmin.shape[1]):
+            lo = vmin[v, t]
+            hi = vmax[v, t]
+            for l in range(lane_min.shape[2]):
+                lo = select(lower(lane_min[v, t, l], lo), lane_min[v, t, l], lo)
+                hi = select(lower(hi, lane_max[v, t, l]), lane_max[v, t, l], hi)
+            vmin[v, t] = lo
+            vmax[v, t] = hi
+
+
+@jit_ir_inline
 def bin_of_bits(b):
     """:func:`bin_index` of the float whose IEEE-754 bits are ``b`` (int64, not a NaN), by integer
     operations only: the biased exponent and the top ``SUB_BITS`` mantissa bits are the bin.
 
     Branch-free (values of both signs, or around the zero bin, come in no
-    predictable order): the position ``j`` within a sign is clamped to ``-1``
-    (the zero bin) and ``NB`` (the end bin), then mirrored for a negative value.
+    predictable order; and :func:`summary_block` bins many values in one loop,
+    which LLVM vectorises only with this function inlined into it): the
+    position ``j`` within a sign is clamped to ``-1`` (the zero bin) and ``NB``
+    (the end bin), then mirrored for a negative value.
     """
     a = b & 0x7FFFFFFFFFFFFFFF
     j = ((((a >> 52) - 1023 - E_MIN) << SUB_BITS) + ((a >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1)))
-    j = min(max(j, -1), NB) + 1
-    return NB + 1 - j if b < 0 else NB + 1 + j
+    j = select(j < -1, -1, j)
+    j = select(j > NB, NB, j) + 1
+    return select(b < 0, NB + 1 - j, NB + 1 + j)
 
 
 @jit
-def hist_rows(v_begin, v_end, vals, n_paths, hist, v_min, v_max):
-    """Add ``vals[v, t, :n_paths]`` into ``hist[v, t, bin]`` for rows ``v_begin .. v_end - 1`` (NaN
-    skipped), and fold the row's minimum and maximum into ``v_min[v, t]`` / ``v_max[v, t]`` (NaN
-    until a row has a value).
+def hist_rows(v_begin, v_end, bins, n_paths, hist):
+    """Add the binned band values ``bins[v, t, :n_paths]`` into ``hist[v, t, bin]`` for rows
+    ``v_begin .. v_end - 1`` (``hist[v, t, N_BINS]`` counts the values skipped, NaN).
 
-    One pass over each contiguous row; the histogram row of a step stays in
-    cache while it is read; bins from the float's bits.
+    One pass over each contiguous row of 2-byte bins; the histogram row of a
+    step stays in cache while it is read.
     """
-    n_steps = vals.shape[1]
-    bits = vals.view(np.int64)
+    n_steps = bins.shape[1]
     for v in range(v_begin, v_end):
         for t in range(n_steps):
             h = hist[v, t]
-            x_row = vals[v, t]
-            b_row = bits[v, t]
-            lo = math.inf
-            hi = -math.inf
-            n = 0
+            row = bins[v, t]
             for p in range(n_paths):
-                x = x_row[p]
-                if x == x:
-                    h[bin_of_bits(b_row[p])] += 1
-                    lo = min(lo, x)
-                    hi = max(hi, x)
-                    n += 1
-            if n > 0:
-                if not lo >= v_min[v, t]:  # also when v_min is still NaN
-                    v_min[v, t] = lo
-                if not hi <= v_max[v, t]:
-                    v_max[v, t] = hi
+                h[row[p]] += 1
