@@ -83,7 +83,7 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
     from simulator._kernels import company_layout as CL
     from simulator._kernels.engine import simulate
     from simulator.company import pack_companies
-    from simulator.precompile import compile_ahead, finish, kernel_plan
+    from simulator.precompile import compile_ahead, finish, kernel_plan, lane_kernels
 
     mi = inputs if inputs is not None else pack_market(scenario)
     ci = companies if companies is not None else pack_companies(scenario)
@@ -111,7 +111,7 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
              mi.btc_series, mi.rate_series, np.ascontiguousarray(mi.demand_log_expected, dtype=float),
              np.ascontiguousarray(mi.network_hashrate, dtype=float), np.ascontiguousarray(mi.block_subsidy, dtype=float),
              ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, shocks, bool(full),
-             market, pint, pflt, alarms, fullarr)
+             market, pint, pflt, alarms, fullarr, *lane_kernels(mi, ci, shocks))
     finish(child)
     return {"market": market if keep_market else None, "pint": pint, "pflt": pflt, "alarms": alarms,
             "full": fullarr if full else None, "companies": ci, "inputs": mi}

@@ -15,23 +15,25 @@ between processes. So when the cache lacks them, :func:`compile_ahead`
 2. compiles the company kernel's other two parts and the kernel itself in
    this process meanwhile;
 
-and the run goes on as usual: compiling the company kernel and then the
-summary block kernel, numba loads from the cache what the second process
-compiled. If the second process is not done by then, or failed, numba
-compiles what is missing here, as it would have anyway. Compiled code does
-not depend on which process compiled it, so results are the same bits.
+and the run goes on as usual: the block kernel gets the market and company
+kernels as function values (:func:`lane_kernels`,
+:mod:`simulator._kernels.fnvalue`), so it does not compile their code again,
+and numba loads from the cache what the second process compiled. If the
+second process is not done by then, or failed, numba compiles what is
+missing here, as it would have anyway. Compiled code does not depend on
+which process compiled it, so results are the same bits.
 
 The signatures are those of the calls in
 :func:`simulator._kernels.company.companies_lanes`,
 :func:`simulator._kernels.summary.summary_block` and
 :func:`simulator.stream.run_summary` (and in
 :func:`simulator._kernels.engine.simulate_block`, the same for the market and
-company kernels): :func:`kernel_plan` builds arguments of the same types.
-``tests/test_precompile.py`` checks that summary runs in both regimes and
-the fused engine compile exactly these signatures, so a drift shows there,
-not as a slower first run. Used by :func:`simulator.stream.run_summary` and
-:func:`simulator.engine.run`; measured in ``docs/performance.md`` sections 11
-and 12.
+company kernels): :func:`kernel_plan` and :func:`lane_argtypes` build
+arguments of the same types. ``tests/test_precompile.py`` checks that
+summary runs in both regimes and the fused engine compile exactly these
+signatures, so a drift shows there, not as a slower first run. Used by
+:func:`simulator.stream.run_summary` and :func:`simulator.engine.run`;
+measured in ``docs/performance.md`` sections 11 to 13.
 """
 
 from __future__ import annotations
@@ -54,6 +56,45 @@ class Plan:
     elsewhere: list = field(default_factory=list)
 
 
+def lane_argtypes(mi, ci, shocks=None) -> tuple[tuple, tuple]:
+    """The argument types of :func:`~simulator._kernels.engine.market_lanes` and
+    :func:`~simulator._kernels.company.companies_lanes` as the block kernels call them
+    (:func:`~simulator._kernels.summary.summary_block`,
+    :func:`~simulator._kernels.engine.simulate_block`: the same types), with their own scratch
+    arrays; ``shocks`` the injected variates, if any."""
+    from numba import typeof
+
+    from simulator._kernels import company_layout as CL
+    from simulator._kernels import layout as L
+    from simulator._kernels.company import NL
+
+    n, nc = mi.n_steps, ci.n
+    i = 0  # an int64 (a path index)
+    dle = np.zeros(n)
+    shocks = np.zeros((0, 0, 0)) if shocks is None else shocks
+    buf = np.empty((NL, n, L.N_MARKET_VARS))
+    market = (i, i, mi.k0, mi.k1, i, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models, mi.btc_series,
+              mi.rate_series, shocks, buf)
+    company = (mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, buf, mi.params, dle, dle, dle, ci.cpar, ci.kpar,
+               ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, shocks, np.zeros(0, dtype=np.int64),
+               np.empty((NL, nc, CL.N_PINT), dtype=np.int64), np.empty((NL, nc, CL.N_PFLT)),
+               np.empty((nc, n, NL), dtype=np.int8), np.zeros((1, nc, n, NL)))
+    return tuple(typeof(a) for a in market), tuple(typeof(a) for a in company)
+
+
+def lane_kernels(mi, ci, shocks=None) -> tuple:
+    """:func:`~simulator._kernels.engine.market_lanes` and
+    :func:`~simulator._kernels.company.companies_lanes` as the function values the block kernels
+    call (:class:`~simulator._kernels.fnvalue.CompiledKernel`: each compiled once, not again inside
+    each block kernel)."""
+    from simulator._kernels.company import companies_lanes
+    from simulator._kernels.engine import market_lanes
+    from simulator._kernels.fnvalue import CompiledKernel
+
+    market, company = lane_argtypes(mi, ci, shocks)
+    return CompiledKernel(market_lanes, market), CompiledKernel(companies_lanes, company)
+
+
 def kernel_plan(mi, ci, bands: str | None) -> Plan:
     """The kernels a run calls, with the argument types of those calls: two parts of the company
     kernel and the kernel itself for this process, the others for the second one.
@@ -65,10 +106,8 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     """
     from numba import typeof
 
-    from simulator._kernels import company_layout as CL
-    from simulator._kernels import layout as L
     from simulator._kernels.company import NL, _financing, _operations, _outcome, companies_lanes, init_state
-    from simulator._kernels.market import market_path
+    from simulator._kernels.engine import market_lanes
     from simulator._kernels.quantiles import exact_rows, sketch_rows
     from simulator._kernels.summary import SUMMARY_LINES, hist_rows
     from simulator.stream import _band_buffer
@@ -76,18 +115,13 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     def sig(*args):
         return tuple(typeof(a) for a in args)
 
-    n, nc, nm = mi.n_steps, ci.n, L.N_MARKET_VARS
+    n, nc = mi.n_steps, ci.n
     i = 0  # an int64 (a path or row index)
-    dle = net_hr = subsidy = np.zeros(n)
-    # the arrays summary_block passes (the market buffer of one path: a row of the lanes' buffer)
+    dle = subsidy = np.zeros(n)
+    # the arrays the company kernel passes its parts
     no_shocks = np.zeros((0, 0, 0))
-    bufs = np.empty((NL, n, nm))
     lines = np.array(SUMMARY_LINES, dtype=np.int64)
-    pint = np.empty((NL, nc, CL.N_PINT), dtype=np.int64)
-    pflt = np.empty((NL, nc, CL.N_PFLT))
     al = np.empty((nc, n, NL), dtype=np.int8)
-    fp = np.zeros((len(SUMMARY_LINES), nc, n, NL))
-    buf = bufs[0]
     plan = Plan()
     # the company kernel and its parts, called with its own scratch arrays (company.companies_lanes):
     # two parts here, then the kernel itself; the opening state and the other part first in the
@@ -101,17 +135,14 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     plan.here.append((_financing, sig(
         i, i, i, i, i, mi.dt, W, b1, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f2, f3, f3, f3, f4, f4)))
     plan.here.append((_outcome, sig(i, i, i, lines, b1, ci.cpar, ci.tpar, ci.tptr, f2, f3, f3, f4, f3, al, b3)))
-    plan.here.append((companies_lanes, sig(
-        mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, bufs, mi.params, dle, net_hr, subsidy, ci.cpar,
-        ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, no_shocks, lines, pint, pflt, al, fp)))
+    market_types, company_types = lane_argtypes(mi, ci)
+    plan.here.append((companies_lanes, company_types))
     plan.elsewhere.append((init_state, sig(
         ci.cpar, ci.tpar, ci.tptr, ci.fpar, ci.fptr, mi.dt, f3, f4, f3, f3, f4, i1, i2, i1, i1, i1, i1, i)))
     plan.elsewhere.append((_operations, sig(
         i, i, i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, dle, subsidy, ci.cpar, ci.kpar, ci.kptr,
         ci.fpar, i1, i1, b2, f2, i2, f2, f3, f3)))
-    plan.elsewhere.append((market_path, sig(
-        mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models, mi.btc_series,
-        mi.rate_series, no_shocks, buf)))
+    plan.elsewhere.append((market_lanes, market_types))  # with the market kernel it calls
     # band kernels, called from Python (only dtype, dimensions and layout make a type: small arrays do)
     vals = _band_buffer(1, 1, 8)
     qs = lo = np.zeros(1)

@@ -52,6 +52,12 @@ for name, exact_bytes in (("sketch", 0), ("exact", 2**40)):
     }
     np.savez(sys.argv[3] + name + ".npz", pint=s.pint, pflt=s.pflt, counts=s.counts, bands=s.bands,
              market_mean=s.market_mean)
+# the block kernel calls the market and company kernels as function values: their code is not in its module
+import re
+from simulator._kernels.summary import summary_block
+ir = "".join(summary_block.overloads[sig].library.get_llvm_str() for sig in summary_block.signatures)
+report["defined"] = sorted(set(re.findall(r"^define [^@]*@[^(]*?(market_path|market_lanes|companies_lanes|_financing)",
+                                          ir, re.M)))
 # the fused engine (--output full) calls the market and company kernels with the same types
 from simulator.engine import run
 res = run(sc, inputs=mi, companies=ci, full=True)
@@ -78,17 +84,25 @@ def test_plan_signatures_are_the_runs_own(cold):
     for regime in ("sketch", "exact"):
         assert all(report[regime]["signatures"].values()), (regime, report[regime]["signatures"])
     company = {"companies_lanes", "_operations", "_financing", "_outcome", "init_state"}
-    assert set(report["sketch"]["signatures"]) == company | {"market_path", "hist_rows", "sketch_rows"}
-    assert set(report["exact"]["signatures"]) == company | {"market_path", "exact_rows"}
-    assert report["engine"] == {name: True for name in company | {"market_path"}}
+    market = {"market_lanes"}
+    assert set(report["sketch"]["signatures"]) == company | market | {"hist_rows", "sketch_rows"}
+    assert set(report["exact"]["signatures"]) == company | market | {"exact_rows"}
+    assert report["engine"] == {name: True for name in company | market}
+
+
+def test_block_kernel_does_not_compile_the_lane_kernels_again(cold):
+    """The summary block kernel gets the market and company kernels as function values
+    (simulator._kernels.fnvalue): none of their code is linked into its module."""
+    report, _ = cold
+    assert report["defined"] == []
 
 
 def test_second_process_compiles_the_rest(cold):
     report, _ = cold
-    # cold cache: the second process compiled two parts of the company kernel, the market and the
-    # band kernels; this one loaded them
+    # cold cache: the second process compiled two parts of the company kernel, the market kernels
+    # and the band kernels; this one loaded them
     assert report["sketch"]["child"] == 0
-    assert report["sketch"]["loaded"] == {"init_state": [1, 0], "_operations": [1, 0], "market_path": [1, 0],
+    assert report["sketch"]["loaded"] == {"init_state": [1, 0], "_operations": [1, 0], "market_lanes": [1, 0],
                                           "hist_rows": [1, 0], "sketch_rows": [1, 0]}
     # the company kernel is compiled by then: nothing to overlap, exact_rows compiles here as usual
     assert report["exact"]["child"] is None

@@ -17,18 +17,18 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit
 from simulator._kernels.blocks import run_blocks
-from simulator._kernels.company import NL, companies_lanes
+from simulator._kernels.company import NL
 from simulator._kernels.market import market_path
 
 
 def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
              dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full,
-             market_out, pint, pflt, alarms, full):
+             market_out, pint, pflt, alarms, full, market_step, company_step):
     """Every path of ``pint.shape[0]``, in blocks on numba's thread count (arguments: :func:`simulate_block`)."""
     run_blocks(simulate_block, pint.shape[0],
                (k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series, dle, net_hr,
                 subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full, market_out, pint, pflt,
-                alarms, full))
+                alarms, full, market_step, company_step))
 
 
 @jit
@@ -60,7 +60,7 @@ def lane_scalars(l, p, pi, pf, pint, pflt):
 @jit
 def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
              dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full,
-             market_out, pint, pflt, alarms, full):
+             market_out, pint, pflt, alarms, full, market_step, company_step):
     """Simulate local paths ``p_begin .. p_end - 1`` (global ``path0 + p``).
 
     Parameters
@@ -91,6 +91,10 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
     alarms : int8[n_paths, n_comp, n_steps]
         ALARM_* bits per company-step (0 once defaulted).
     full : float64[N_OUT, n_comp, n_paths or 0, n_steps]
+    market_step, company_step : :class:`~simulator._kernels.fnvalue.CompiledKernel`
+        :func:`~simulator._kernels.engine.market_lanes` and
+        :func:`~simulator._kernels.company.companies_lanes`, compiled for the arguments they get
+        here (:func:`simulator.precompile.lane_kernels`).
     """
     keep_market = market_out.shape[1] > 0
     n_comp = cpar.shape[0]
@@ -105,10 +109,10 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
     al = np.empty((n_comp, n_steps, NL), dtype=np.int8)
     for p0 in range(p_begin, p_end, NL):
         nl = min(NL, p_end - p0)
-        market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series, shocks,
+        market_step(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series, shocks,
                      buf)
-        companies_lanes(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
-                        cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pi, pf, al, fp)
+        company_step(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
+                     cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pi, pf, al, fp)
         for l in range(nl):
             p = p0 + l
             if keep_market:

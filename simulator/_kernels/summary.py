@@ -51,8 +51,8 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_ir_inline
-from simulator._kernels.company import NL, companies_lanes
-from simulator._kernels.engine import lane_scalars, market_lanes
+from simulator._kernels.company import NL
+from simulator._kernels.engine import lane_scalars
 from simulator._kernels.select import select
 
 CN_STEPPED, CN_ALIVE, CN_DEMAND, CN_LEVERAGE, CN_AVALANCHE = range(5)
@@ -97,7 +97,7 @@ def bin_index(x):
 @jit
 def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series,
                   rate_series, dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, block,
-                  pint, pflt, counts, sums, vals, voff, bins, vmin, vmax):
+                  pint, pflt, counts, sums, vals, voff, bins, vmin, vmax, market_step, company_step):
     """Simulate chunk-local paths ``p_begin .. p_end - 1`` (global ``path0 + p``) and reduce them.
 
     Parameters
@@ -120,6 +120,10 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
         Sketch: the least and greatest band value of the slot's paths (NaN skipped; ``-0.0 < 0.0``,
         :func:`lower`), folded into what is there (the caller fills them with +inf and -inf).
         Exact bands: empty arrays.
+    market_step, company_step : :class:`~simulator._kernels.fnvalue.CompiledKernel`
+        :func:`~simulator._kernels.engine.market_lanes` and
+        :func:`~simulator._kernels.company.companies_lanes`, compiled for the arguments they get
+        here (:func:`simulator.precompile.lane_kernels`).
     """
     n_comp = cpar.shape[0]
     nm = L.N_MARKET_VARS
@@ -150,14 +154,14 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     for p0 in range(p_begin, p_end, NL):
         nl = min(NL, p_end - p0)  # lanes past p_end repeat the last path; their results are dropped
         slot = p0 // block  # the same for every lane: blocks are whole lane groups
-        market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
+        market_step(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
                      no_shocks, buf)
         for l in range(nl):  # market sums in path order
             for t in range(n_steps):
                 for v in range(nm):
                     sums[slot, v, t] += buf[l, t, v]
-        companies_lanes(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
-                        cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp)
+        company_step(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
+                     cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp)
         for l in range(nl):
             lane_scalars(l, p0 + l, pi, pf, pint, pflt)
         for c in range(n_comp):  # integer counts: any order of addition gives the same numbers

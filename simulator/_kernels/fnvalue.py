@@ -1,0 +1,51 @@
+"""A compiled kernel passed to another kernel as a function value, so that the caller does not
+compile it again.
+
+numba links the code of every kernel a kernel calls into the caller's own
+module, optimises that module again as a whole and generates its machine code:
+each caller of the company kernel compiled the whole company step once more
+(measured: the summary block kernel, whose own code is small, took 8.4 s of
+a cold run's compile, almost all of it the linked company kernel;
+``docs/performance.md`` section 13). A kernel that receives
+:class:`CompiledKernel` as an argument sees a first-class function value
+(numba's ``FunctionType``) and calls it through its address: the callee is
+compiled once, by its own dispatcher, and cached as usual. The call is one
+indirect call; the callee's code is the same machine code either way, so
+results are the same bits.
+
+This relies on numba's wrapper-address protocol
+(``numba.core.types.WrapperAddressProtocol``), as numba's own
+``CompileResultWAP`` does, and on the same two attributes of a compile
+result that it reads (the name of the function's C wrapper and the library
+that holds it); unlike ``CompileResultWAP``, the kernel is compiled (or
+loaded from the cache) only when a kernel is first called with it, so that a
+cold run can compile it in its second process meanwhile
+(:mod:`simulator.precompile`).
+"""
+
+from __future__ import annotations
+
+import numba.experimental.function_type  # noqa: F401 - registers the typing and unboxing of function values
+from numba.core import types
+
+
+class CompiledKernel(types.WrapperAddressProtocol):
+    """``dispatcher`` compiled for ``argtypes`` (a tuple of numba types; returns nothing), as a
+    value numba types as ``FunctionType``: pass it to a kernel and call it there like the
+    dispatcher. Compiled (or loaded from the cache) when a kernel is first called with it."""
+
+    def __init__(self, dispatcher, argtypes: tuple):
+        self._dispatcher = dispatcher
+        self._argtypes = tuple(argtypes)
+        self._signature = types.none(*argtypes)
+
+    def signature(self):
+        return self._signature
+
+    def __wrapper_address__(self) -> int:
+        # compiled (or loaded) by argument types, as a call compiles it: numba's cache keys an entry
+        # by the form of the signature it was compiled with, so this finds what the second process
+        # of a cold run put there
+        self._dispatcher.compile(self._argtypes)
+        cres = self._dispatcher.get_compile_result(self._signature)
+        return cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
