@@ -82,6 +82,7 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
     """
     from simulator._kernels import company_layout as CL
     from simulator._kernels.engine import simulate
+    from simulator._kernels.fnvalue import raising_kernel_errors
     from simulator.company import pack_companies
     from simulator.precompile import compile_ahead, finish, kernel_plan, lane_kernels
 
@@ -107,11 +108,12 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
     fullarr = np.empty((CL.N_OUT, ci.n, n_paths if full else 0, n))
     # a cold cache: compile on two cores (a full result's bands are exact quantiles: results.from_full)
     child = compile_ahead(kernel_plan(mi, ci, "exact" if full else None))
-    simulate(mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
-             mi.btc_series, mi.rate_series, np.ascontiguousarray(mi.demand_log_expected, dtype=float),
-             np.ascontiguousarray(mi.network_hashrate, dtype=float), np.ascontiguousarray(mi.block_subsidy, dtype=float),
-             ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, shocks, bool(full),
-             market, pint, pflt, alarms, fullarr, *lane_kernels(mi, ci, shocks))
+    with raising_kernel_errors():
+        simulate(mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
+                 mi.btc_series, mi.rate_series, np.ascontiguousarray(mi.demand_log_expected, dtype=float),
+                 np.ascontiguousarray(mi.network_hashrate, dtype=float),
+                 np.ascontiguousarray(mi.block_subsidy, dtype=float), ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
+                 ci.fpar, ci.fptr, shocks, bool(full), market, pint, pflt, alarms, fullarr, *lane_kernels(mi, ci, shocks))
     finish(child)
     return {"market": market if keep_market else None, "pint": pint, "pflt": pflt, "alarms": alarms,
             "full": fullarr if full else None, "companies": ci, "inputs": mi}

@@ -142,6 +142,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     each chunk with its number of paths (a progress bar).
     """
     from simulator._kernels.blocks import BLOCK_PATHS, num_threads, run_blocks
+    from simulator._kernels.fnvalue import raising_kernel_errors
     from simulator._kernels.summary import N_BINS, N_COUNTS, hist_rows, summary_block
     from simulator.company import pack_companies
     from simulator.drivers import pack_market
@@ -194,27 +195,28 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     net_hr = np.ascontiguousarray(mi.network_hashrate, dtype=float)
     subsidy = np.ascontiguousarray(mi.block_subsidy, dtype=float)
 
-    for path0 in range(0, n_paths, chunk):
-        m = min(chunk, n_paths - path0)
-        c_counts[:] = 0
-        c_sums[:] = 0.0
-        c_min[:] = np.inf
-        c_max[:] = -np.inf
-        args = (mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
-                mi.btc_series, mi.rate_series, dle, net_hr, subsidy, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
-                ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, vals,
-                path0, bins, c_min, c_max, market_step, company_step)
-        run_blocks(summary_block, m, args, block=block)
-        for s in range(-(-m // block)):  # global block order: the same additions for any chunking
-            msum += c_sums[s]
+    with raising_kernel_errors():
+        for path0 in range(0, n_paths, chunk):
+            m = min(chunk, n_paths - path0)
+            c_counts[:] = 0
+            c_sums[:] = 0.0
+            c_min[:] = np.inf
+            c_max[:] = -np.inf
+            args = (mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
+                    mi.btc_series, mi.rate_series, dle, net_hr, subsidy, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
+                    ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, vals,
+                    path0, bins, c_min, c_max, market_step, company_step)
+            run_blocks(summary_block, m, args, block=block)
+            for s in range(-(-m // block)):  # global block order: the same additions for any chunking
+                msum += c_sums[s]
+                if not exact:
+                    np.copyto(v_min, c_min[s], where=_lower(c_min[s], v_min))
+                    np.copyto(v_max, c_max[s], where=_lower(v_max, c_max[s]))
+            counts += c_counts.sum(axis=0)
             if not exact:
-                np.copyto(v_min, c_min[s], where=_lower(c_min[s], v_min))
-                np.copyto(v_max, c_max[s], where=_lower(v_max, c_max[s]))
-        counts += c_counts.sum(axis=0)
-        if not exact:
-            run_blocks(hist_rows, nv, (bins, m, hist), block=1)
-        if advance is not None:
-            advance(m)
+                run_blocks(hist_rows, nv, (bins, m, hist), block=1)
+            if advance is not None:
+                advance(m)
 
     finish(child)  # the band kernels it compiled are in the cache
     qs = tuple(float(q) for q in quantiles)

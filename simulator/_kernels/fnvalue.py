@@ -21,9 +21,20 @@ that holds it); unlike ``CompileResultWAP``, the kernel is compiled (or
 loaded from the cache) only when a kernel is first called with it, so that a
 cold run can compile it in its second process meanwhile
 (:mod:`simulator.precompile`).
+
+The call goes through numba's C wrapper of the kernel, which cannot return
+an exception to its caller: it reports it to ``sys.unraisablehook`` and
+returns. The kernels called this way raise nothing in normal operation
+(``error_model='numpy'``, no ``raise``), but an allocation inside them can
+fail; :func:`raising_kernel_errors` turns such a report into an exception
+of the run, so that a run never goes on with half-written results.
 """
 
 from __future__ import annotations
+
+import contextlib
+import sys
+import threading
 
 import numba.experimental.function_type  # noqa: F401 - registers the typing and unboxing of function values
 from numba.core import types
@@ -49,3 +60,41 @@ class CompiledKernel(types.WrapperAddressProtocol):
         self._dispatcher.compile(self._argtypes)
         cres = self._dispatcher.get_compile_result(self._signature)
         return cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
+
+    def __call__(self, *args):
+        """Called from Python (``NUMBA_DISABLE_JIT=1``): the dispatcher itself."""
+        return self._dispatcher(*args)
+
+
+_HOOK_LOCK = threading.Lock()
+
+
+def _from_kernel_wrapper(unraisable) -> bool:
+    """Whether an unraisable exception was reported by numba's C wrapper of a kernel (its "object"
+    is the repr of numba's CPU context)."""
+    return isinstance(unraisable.object, str) and unraisable.object.startswith("<numba.core.cpu.CPUContext")
+
+
+@contextlib.contextmanager
+def raising_kernel_errors():
+    """Within the block, an exception raised inside a kernel called as a function value (which
+    numba's C wrapper can only report as unraisable) is kept and raised again when the block ends;
+    other unraisable exceptions go to the hook that was there."""
+    caught = []
+    with _HOOK_LOCK:
+        previous = sys.unraisablehook
+
+        def hook(unraisable):
+            if _from_kernel_wrapper(unraisable):
+                caught.append(unraisable.exc_value)
+            else:
+                previous(unraisable)
+
+        sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        with _HOOK_LOCK:
+            sys.unraisablehook = previous
+    if caught:
+        raise caught[0]
