@@ -19,9 +19,10 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
     vectorises) into ``bins[var, step, path]``, a chunk buffer of 2-byte
     bins reused chunk after chunk (about 14 MB for avalanche's 4,096-path
     chunk, against 55 MB as float64 values), which :func:`hist_rows` folds
-    into the histograms; and the exact range of each row, per lane and then
-    per slot (:func:`fold_extremes`), in the order of :func:`lower`
-    (``-0.0 < 0.0``), so that it does not depend on the order of the paths.
+    into the histograms; and the exact range of each row per slot, in the
+    order of :func:`lower` (``-0.0 < 0.0``), so that it does not depend on
+    the order of the paths (over a lane group's lanes as integer order keys,
+    :func:`order_key`).
 
   Each ``[var, step]`` row is contiguous over the paths, so the readers
   (:func:`hist_rows`, :mod:`simulator._kernels.quantiles`) stream whole
@@ -77,6 +78,10 @@ N_BINS = 2 * NB + 3
 #: The bin code of a value the histogram skips (NaN: a company not alive); int16 holds every code.
 BIN_SKIP = N_BINS
 assert BIN_SKIP < 2 ** 15
+#: Order keys (:func:`order_key`) of a row's extremes before it has a value (no float has them:
+#: they are the keys of NaN bit patterns).
+KEY_NONE_LO = 2 ** 63 - 1
+KEY_NONE_HI = -(2 ** 63)
 
 
 @jit
@@ -145,12 +150,9 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     band_bits = band_flat.view(np.int64)
     code = np.empty((nv, n_steps, NL), dtype=np.int16)
     code_flat = code.reshape(nv * n_steps * NL)
-    # sketch: the extremes of each lane's values in the slot so far, folded into the slot's at its end
-    lane_min = np.empty((nv, n_steps, NL))
-    lane_max = np.empty((nv, n_steps, NL))
-    min_flat = lane_min.reshape(nv * n_steps * NL)
-    max_flat = lane_max.reshape(nv * n_steps * NL)
-    ext_slot = -1
+    band_keys = band.view(np.int64)  # the bits, for order keys (:func:`order_key`)
+    key_float = np.empty(2)  # a key's value back as a float
+    key_bits = key_float.view(np.int64)
     for p0 in range(p_begin, p_end, NL):
         nl = min(NL, p_end - p0)  # lanes past p_end repeat the last path; their results are dropped
         slot = p0 // block  # the same for every lane: blocks are whole lane groups
@@ -194,13 +196,6 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                     for l in range(lanes):
                         band[v, t, l] = select(fp[0, c, t, l] > 0.5, fp[1 + k, c, t, l], math.nan)
         if sketch:  # the bins of the paths' band values (one flat loop, vectorised), and their range
-            if slot != ext_slot:  # the first group of a slot (in this call)
-                if ext_slot >= 0:
-                    fold_extremes(lane_min, lane_max, vmin[ext_slot], vmax[ext_slot])
-                for i in range(min_flat.shape[0]):
-                    min_flat[i] = math.inf
-                    max_flat[i] = -math.inf
-                ext_slot = slot
             if nl < NL:  # lanes past the last path (their company values are not a path's): skipped
                 for v in range(nv):
                     for t in range(n_steps):
@@ -209,20 +204,34 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
             for i in range(band_flat.shape[0]):
                 x = band_flat[i]
                 code_flat[i] = select(x == x, bin_of_bits(band_bits[i]), BIN_SKIP)
-                min_flat[i] = select(lower(x, min_flat[i]), x, min_flat[i])  # NaN: neither
-                max_flat[i] = select(lower(max_flat[i], x), x, max_flat[i])
             for v in range(nv):
                 for t in range(n_steps):
                     for l in range(nl):
                         bins[v, t, p0 + l] = code[v, t, l]
+                    # the row's extremes over the lanes, as integer order keys (NaN skipped):
+                    # integer min and max reductions, which LLVM vectorises
+                    k_lo = KEY_NONE_LO
+                    k_hi = KEY_NONE_HI
+                    for l in range(lanes):
+                        x = band[v, t, l]
+                        k = order_key(band_keys[v, t, l])
+                        k_min = select(x == x, k, KEY_NONE_LO)
+                        k_max = select(x == x, k, KEY_NONE_HI)
+                        k_lo = select(k_min < k_lo, k_min, k_lo)
+                        k_hi = select(k_max > k_hi, k_max, k_hi)
+                    if k_lo <= k_hi:  # a value in the row: fold into the slot's range
+                        key_bits[0] = order_key(k_lo)
+                        key_bits[1] = order_key(k_hi)
+                        vmin[slot, v, t] = select(lower(key_float[0], vmin[slot, v, t]), key_float[0],
+                                                  vmin[slot, v, t])
+                        vmax[slot, v, t] = select(lower(vmax[slot, v, t], key_float[1]), key_float[1],
+                                                  vmax[slot, v, t])
         else:  # the band values of the paths: q0 .. q0 + nl - 1 of the whole run
             q0 = voff + p0
             for v in range(nv):
                 for t in range(n_steps):
                     for l in range(nl):
                         vals[v, t, q0 + l] = band[v, t, l]
-    if ext_slot >= 0:
-        fold_extremes(lane_min, lane_max, vmin[ext_slot], vmax[ext_slot])
 
 
 @jit_ir_inline
@@ -232,19 +241,12 @@ def lower(x, m):
     return (x < m) | ((x == m) & (math.copysign(1.0, x) < math.copysign(1.0, m)))
 
 
-@jit
-def fold_extremes(lane_min, lane_max, vmin, vmax):
-    """Fold the lanes of ``lane_min/lane_max[var, step, lane]`` into ``vmin/vmax[var, step]``
-    (order of :func:`lower`)."""
-    for v in range(vmin.shape[0]):
-        for t in range(vmin.shape[1]):
-            lo = vmin[v, t]
-            hi = vmax[v, t]
-            for l in range(lane_min.shape[2]):
-                lo = select(lower(lane_min[v, t, l], lo), lane_min[v, t, l], lo)
-                hi = select(lower(hi, lane_max[v, t, l]), lane_max[v, t, l], hi)
-            vmin[v, t] = lo
-            vmax[v, t] = hi
+@jit_ir_inline
+def order_key(b):
+    """The int64 order key of the float whose bits are ``b`` (not a NaN): keys compare as the floats
+    do in the order of :func:`lower` (``-0.0 < 0.0``); the map is its own inverse (a key's float
+    bits are ``order_key(key)``)."""
+    return b ^ ((b >> 63) & 0x7FFFFFFFFFFFFFFF)
 
 
 @jit_ir_inline
