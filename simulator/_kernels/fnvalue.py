@@ -5,8 +5,8 @@ numba links the code of every kernel a kernel calls into the caller's own
 module, optimises that module again as a whole and generates its machine code:
 each caller of the company kernel compiled the whole company step once more
 (measured: the summary block kernel, whose own code is small, took 8.4 s of
-a cold run's compile, almost all of it the linked company kernel;
-``docs/performance.md`` section 13). A kernel that receives
+a cold run's compile, almost all of it the linked market and company
+kernels; ``docs/performance.md`` section 13). A kernel that receives
 :class:`CompiledKernel` as an argument sees a first-class function value
 (numba's ``FunctionType``) and calls it through its address: the callee is
 compiled once, by its own dispatcher, and cached as usual. The call is one
