@@ -135,7 +135,7 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     sketch = bins.shape[0] > 0
     no_shocks = np.zeros((0, 0, 0))
     # the market and company buffers of NL paths (the lanes of the company kernel): their band values
-    # go out together, one store burst per [var, step] row (see the module docstring)
+    # are gathered in `band` below and go out a [var, step] row of lanes at a time
     buf = np.empty((NL, n_steps, nm))
     lines = np.array(SUMMARY_LINES, dtype=np.int64)
     fp = np.zeros((len(SUMMARY_LINES), n_comp, n_steps, NL))
@@ -146,11 +146,11 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     nv = nm + N_COMPANY_BANDS * n_comp
     band = np.empty((nv, n_steps, NL))
     lanes = buf.shape[0]  # NL, as a count LLVM does not know: a known 16 would unroll, not vectorise
+    band_bits = band.view(np.int64)  # the values' bits: bins and order keys (:func:`order_key`)
     band_flat = band.reshape(nv * n_steps * NL)
-    band_bits = band_flat.view(np.int64)
+    bits_flat = band_bits.reshape(nv * n_steps * NL)
     code = np.empty((nv, n_steps, NL), dtype=np.int16)
     code_flat = code.reshape(nv * n_steps * NL)
-    band_keys = band.view(np.int64)  # the bits, for order keys (:func:`order_key`)
     key_float = np.empty(2)  # a key's value back as a float
     key_bits = key_float.view(np.int64)
     for p0 in range(p_begin, p_end, NL):
@@ -203,7 +203,7 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                             band[v, t, l] = math.nan
             for i in range(band_flat.shape[0]):
                 x = band_flat[i]
-                code_flat[i] = select(x == x, bin_of_bits(band_bits[i]), BIN_SKIP)
+                code_flat[i] = select(x == x, bin_of_bits(bits_flat[i]), BIN_SKIP)
             for v in range(nv):
                 for t in range(n_steps):
                     for l in range(nl):
@@ -214,7 +214,7 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                     k_hi = KEY_NONE_HI
                     for l in range(lanes):
                         x = band[v, t, l]
-                        k = order_key(band_keys[v, t, l])
+                        k = order_key(band_bits[v, t, l])
                         k_min = select(x == x, k, KEY_NONE_LO)
                         k_max = select(x == x, k, KEY_NONE_HI)
                         k_lo = select(k_min < k_lo, k_min, k_lo)
