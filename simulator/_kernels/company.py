@@ -110,8 +110,12 @@ NL = 16
 (X_DEMAND_ALARM, X_SURPRISE, X_Z, X_U, X_CONTRACT_REV, X_NONCASH, X_RPO, X_SPOT_PX, X_SPOT_CAP, X_FLEET_MW,
  X_DEP, X_IMP, X_POWER_PX, X_MINING_MW, X_REVENUE, X_POWER, X_EBITDA, X_INTEREST, X_COMMITTED, X_UNCOMMITTED,
  X_TAX, X_AMORT, X_CAPEX, X_FCF, X_NET_FIN, X_TO_FUND, X_DEBT_TRANCHES, X_CASH, X_MATURED, X_ARG, X_EXP,
- X_CAUSE, X_DEBT_END, X_LEV_END, X_UNDRAWN_REV) = range(35)
-N_X = 35
+ X_CAUSE, X_DEBT_END, X_LEV_END, X_UNDRAWN_REV, X_ONE, X_BTC) = range(37)
+N_X = 37
+# X_ONE: 1.0 in every lane (the O_ALIVE line); X_BTC: the bitcoin held at the end of the step (O_BTC).
+#: The ``x`` row of each output line, indexed by its ``O_*`` number.
+LINE_ROWS = (X_REVENUE, X_EBITDA, X_INTEREST, X_TAX, X_CAPEX, X_FCF, X_NET_FIN, X_CASH, X_DEBT_END, X_RPO, X_U,
+             X_ONE, X_DEP, X_IMP, X_BTC, X_LEV_END)
 
 
 @jit
@@ -740,47 +744,21 @@ def _outcome(c, t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt,
     # ---- the lines (RPO after this step's service), then defaults, recovery and alarms
     for i in range(lines.shape[0]):
         v = lines[i]
-        frozen = v == CL.O_CASH or v == CL.O_DEBT  # a company defaulted before: cash and debt stay
-        if v == CL.O_REVENUE:
-            xv = X_REVENUE
-        elif v == CL.O_EBITDA:
-            xv = X_EBITDA
-        elif v == CL.O_INTEREST:
-            xv = X_INTEREST
-        elif v == CL.O_TAX:
-            xv = X_TAX
-        elif v == CL.O_CAPEX:
-            xv = X_CAPEX
-        elif v == CL.O_FCF:
-            xv = X_FCF
-        elif v == CL.O_NET_FINANCING:
-            xv = X_NET_FIN
-        elif v == CL.O_CASH:
-            xv = X_CASH
-        elif v == CL.O_DEBT:
-            xv = X_DEBT_END
-        elif v == CL.O_RPO:
-            xv = X_RPO
-        elif v == CL.O_UTIL:
-            xv = X_U
-        elif v == CL.O_DEPRECIATION:
-            xv = X_DEP
-        elif v == CL.O_IMPAIRMENT:
-            xv = X_IMP
-        elif v == CL.O_NET_LEVERAGE:
-            xv = X_LEV_END
-        else:
-            xv = -1  # O_ALIVE, O_BTC: from below
-        for l in range(lanes):
-            if v == CL.O_ALIVE:
-                val = 1.0
-            elif v == CL.O_BTC:
-                val = st[c, S_BTC, l]
-            else:
-                val = x[xv, l]
-            gone = select(t > 0, select(frozen, full[i, c, t - 1, l], 0.0), 0.0)
-            full[i, c, t, l] = select(alive[l], val, gone)
-    for l in range(lanes):  # defaults of this step (rare)
+        if v == CL.O_BTC:
+            for l in range(lanes):
+                x[X_BTC, l] = st[c, S_BTC, l]
+        xv = LINE_ROWS[v]
+        # a company defaulted before: cash and debt stay at their last values, the others are 0
+        frozen = (v == CL.O_CASH or v == CL.O_DEBT) and t > 0
+        tp = max(t - 1, 0)
+        for l in range(lanes):  # loads first, then branch-free
+            val = x[xv, l]
+            prev = full[i, c, tp, l]
+            full[i, c, t, l] = select(alive[l], val, select(frozen, prev, 0.0))
+    n_default = 0
+    for l in range(lanes):
+        n_default += alive[l] & (x[X_CAUSE, l] != CL.CAUSE_NONE)
+    for l in range(select(n_default > 0, lanes, 0)):  # defaults of this step (rare)
         if alive[l] and x[X_CAUSE, l] != CL.CAUSE_NONE:
             st[c, S_DM, l] = t
             st[c, S_CAUSE, l] = x[X_CAUSE, l]
@@ -890,6 +868,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     av = np.zeros((n_comp, n_steps, NL), dtype=np.bool_)
     mk = np.empty((nm, NL))  # this step's market values, lane last
     x = np.zeros((N_X, NL))  # per-lane values of the company step
+    x[X_ONE, :] = 1.0
     drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
     init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, nxt, gfirst, gidx, gptr, covidx,
                covptr, lanes)
