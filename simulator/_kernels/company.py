@@ -28,7 +28,10 @@ The step is three separately compiled functions, :func:`_operations`,
 :func:`companies_lanes`: the calls cost nothing measurable (once per
 company, step and 16 paths; the arrays' reference counts are hoisted out of
 the loop), and a cold run compiles them on two cores
-(:mod:`simulator.precompile`).
+(:mod:`simulator.precompile`). They are compiled with
+:data:`~simulator._kernels._jit.jit_noalias`: every array they get is one the driver allocates
+for itself (or an output its caller allocated apart), so no two overlap, and LLVM, told so, does
+not check it at run time before each lane loop.
 
 Inputs of :func:`companies_lanes`
 ---------------------------------
@@ -63,7 +66,7 @@ import numpy as np
 from simulator._kernels import company_layout as CL
 from simulator._kernels import fexp
 from simulator._kernels import layout as L
-from simulator._kernels._jit import jit, jit_inline, jit_ir_inline
+from simulator._kernels._jit import jit, jit_inline, jit_ir_inline, jit_noalias
 from simulator._kernels.select import select, trailing1, trailing2
 from simulator._kernels.rng import NORMAL, UNIFORM, step_key, stream_base, variate_at
 
@@ -301,7 +304,7 @@ def _net_leverage(debt, cash, ttm_ebitda):
     return select(ttm_ebitda > 0.0, net / ttm_ebitda, select(net > 0.0, math.inf, -math.inf))
 
 
-@jit
+@jit_noalias
 def _operations(c, t, nx, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy,
                 cpar, kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, x, st, fs):
     """Company ``c`` in step ``t``, every lane: utilisation, revenue (contracts, GPU vintages with
@@ -475,7 +478,7 @@ def _operations(c, t, nx, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, 
         x[X_EBITDA, l] = revenue - opex
 
 
-@jit
+@jit_noalias
 def _financing(c, t, nx, ne, lanes, dt, W, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr, bought,
                x, st, ts, fs, sched, ring):
     """Company ``c`` in step ``t``, every lane, after :func:`_operations`: interest, the capex plan
@@ -728,7 +731,7 @@ def _financing(c, t, nx, ne, lanes, dt, W, alive, mk, inv_gen, cpar, tpar, tptr,
                                    cause)
 
 
-@jit
+@jit_noalias
 def _outcome(c, t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms, av):
     """Company ``c`` in step ``t``, every lane, after :func:`_financing`: the output lines, the
     defaults of the step (with exposure and loss), the FCF recovery rule and the alarm lights."""
@@ -832,7 +835,8 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     Outputs, lane first or last as written: ``pint[l, c, :]`` (int64), ``pflt[l, c, :]`` (float64),
     ``alarms[c, t, l]`` (int8: the ALARM_* bits of each step the company is alive at the end of,
     0 otherwise), ``full[i, c, t, l]`` (float64: line ``lines[i]``, an ``O_*`` index; ``lines``
-    empty: none). All are written in full here.
+    empty: none). All are written in full here, and must not overlap one another (the step's parts
+    are compiled on that assumption: :data:`~simulator._kernels._jit.jit_noalias`).
     """
     n_comp = cpar.shape[0]
     W = 12 // mps
