@@ -158,7 +158,7 @@ def external_default_steps(cpar, kpar, kptr, cbase, shocks, p_local, dt, out):
 
 
 
-@jit
+@jit_noalias
 def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
     """Put vintage ``j`` on company ``c``'s books at cost (or opening book) ``basis`` USD in the lanes
     where it is still to buy (``FS_STATUS`` 0); ``bought`` (bool[lanes]) gets those lanes.
@@ -168,6 +168,8 @@ def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
     every vintage's tax basis) and, for a vintage without GPUs, the book schedule ``NG_*`` (never
     impaired); charges at or after the horizon are dropped. A GPU vintage keeps a book (it can be
     impaired), its charge per step and its spot capacity ``FS_CAP`` instead.
+
+    ``rel0``, ``fs``, ``sched`` and ``bought`` must not overlap (compiled with ``jit_noalias``).
     """
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     fs = trailing2(fs, N_FS, NL)
