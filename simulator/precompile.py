@@ -133,15 +133,15 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     skey = np.uint64(0)
     hours, W = float(mi.dt), int(mi.months_per_step)  # a float64 and an int64
     plan.here.append((_financing, sig(
-        i, i, i, i, i, mi.dt, W, b1, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f2, f3, f3, f3, f4, f4)))
-    plan.here.append((_outcome, sig(i, i, i, lines, b1, ci.cpar, ci.tpar, ci.tptr, f2, f3, f3, f4, f3, al, b3)))
+        i, i, mi.dt, W, i1, i1, i1, b2, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f3, f3, f3, f3, f4, f4)))
+    plan.here.append((_outcome, sig(i, i, lines, b2, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al, b3)))
     market_types, company_types = lane_argtypes(mi, ci)
     plan.here.append((companies_lanes, company_types))
     plan.elsewhere.append((init_state, sig(
         ci.cpar, ci.tpar, ci.tptr, ci.fpar, ci.fptr, mi.dt, f3, f4, f3, f3, f4, i1, i2, i1, i1, i1, i1, i)))
     plan.elsewhere.append((_operations, sig(
-        i, i, i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, dle, subsidy, ci.cpar, ci.kpar, ci.kptr,
-        ci.fpar, i1, i1, b2, f2, i2, f2, f3, f3)))
+        i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, dle, subsidy, ci.cpar, ci.kpar, ci.kptr,
+        ci.fpar, i1, i1, b2, f2, i2, i1, i1, f3, f3, f3)))
     plan.elsewhere.append((market_lanes, market_types))  # with the market kernel it calls
     # band kernels, called from Python (only dtype, dimensions and layout make a type: small arrays do)
     vals = _band_buffer(1, 1, 8)

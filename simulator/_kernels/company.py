@@ -25,10 +25,11 @@ lane of that company is alive; nothing of it is read after its default.
 
 The step is three separately compiled functions, :func:`_operations`,
 :func:`_financing` and :func:`_outcome`, called by the driver
-:func:`companies_lanes`: the calls cost nothing measurable (once per
-company, step and 16 paths; the arrays' reference counts are hoisted out of
-the loop), and a cold run compiles them on two cores
-(:mod:`simulator.precompile`). They are compiled with
+:func:`companies_lanes` once per step and 16 paths, each stepping every
+company in turn (a cold run compiles them on two cores:
+:mod:`simulator.precompile`). A call passes some 200 machine words (an array
+argument is 7 to 11 of them): calling the parts once per company as well
+made a whole summary-mode run 10-20 % slower (``docs/performance.md``). They are compiled with
 :data:`~simulator._kernels._jit.jit_noalias`: every array they get is one the driver allocates
 for itself (or an output its caller allocated apart), so no two overlap, and LLVM, told so, does
 not check it at run time before each lane loop.
@@ -307,512 +308,532 @@ def _net_leverage(debt, cash, ttm_ebitda):
 
 
 @jit_noalias
-def _operations(c, t, nx, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy,
-                cpar, kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, x, st, fs):
-    """Company ``c`` in step ``t``, every lane: utilisation, revenue (contracts, GPU vintages with
-    depreciation and impairment, mining, core and AI revenue) and operating cost, into ``x`` (the
-    ``X_*`` rows) and the state. Arguments as in :func:`companies_lanes`; ``nx``: the first planned
-    vintage not yet bought (those before it are on the books or cancelled)."""
+def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy,
+                cpar, kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, xs, st, fs):
+    """Every company ``c`` alive in some lane (``n_alive[c] > 0``) in step ``t``, every lane:
+    utilisation, revenue (contracts, GPU vintages with depreciation and impairment, mining, core and
+    AI revenue) and operating cost, into ``xs[c]`` (the ``X_*`` rows) and the state. Arguments as in
+    :func:`companies_lanes`; ``nxt[c]``: the company's first planned vintage not yet bought (those
+    before it are on the books or cancelled)."""
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     mk = trailing1(mk, NL)
     gfirst = trailing1(gfirst, NL)
     kcancel = trailing1(kcancel, NL)
     ext_step = trailing1(ext_step, NL)
-    x = trailing1(x, NL)
+    xs = trailing2(xs, N_X, NL)
     st = trailing2(st, N_S, NL)
     fs = trailing2(fs, N_FS, NL)
-    s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
     want_util = False  # is the utilisation line asked for?
     for i in range(lines.shape[0]):
         want_util |= lines[i] == CL.O_UTIL
-    # ---- utilisation: logit-OU around logit(mean) + beta * demand surprise
-    # (decay, sd, sqrt(1 - w^2), logit(mean)) from ucon, computed before the step loop.
-    # It only moves the spot revenue and impairment of GPU vintages, and the O_UTIL line: a
-    # company without GPU vintages skips it unless the line is asked for (its draws are pure
-    # functions of (path, stream, step), so skipping them changes nothing else)
-    if want_util or gptr[c + 1] > gptr[c]:
-        if cpar[c, CL.C_U_SIGMA] > 0.0:
+    for c in range(cpar.shape[0]):
+        if n_alive[c] == 0:  # defaulted in every lane: nothing to step
+            continue
+        nx = nxt[c]  # the first planned vintage not yet bought
+        x = xs[c]
+        s0 = L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY
+        # ---- utilisation: logit-OU around logit(mean) + beta * demand surprise
+        # (decay, sd, sqrt(1 - w^2), logit(mean)) from ucon, computed before the step loop.
+        # It only moves the spot revenue and impairment of GPU vintages, and the O_UTIL line: a
+        # company without GPU vintages skips it unless the line is asked for (its draws are pure
+        # functions of (path, stream, step), so skipping them changes nothing else)
+        if want_util or gptr[c + 1] > gptr[c]:
+            if cpar[c, CL.C_U_SIGMA] > 0.0:
+                for l in range(lanes):
+                    x[X_Z, l] = _cdraw(shocks, pl[l], t, skey, s0 + CL.K_UTIL, cbase[l, c, CL.K_UTIL], NORMAL)
+                w = cpar[c, CL.C_U_COMMON]
+                for l in range(lanes):
+                    z = w * mk[L.V_UTIL_FACTOR, l] + ucon[c, 2] * x[X_Z, l]
+                    st[c, S_UDEV, l] = st[c, S_UDEV, l] * ucon[c, 0] + ucon[c, 1] * z
+            for l in range(lanes):  # u = sigmoid(logit(mean) + beta * surprise + deviation)
+                x[X_ARG, l] = -(ucon[c, 3] + cpar[c, CL.C_U_BETA] * x[X_SURPRISE, l] + st[c, S_UDEV, l])
+            fexp.exp_array(x[X_ARG, :lanes], x[X_EXP, :lanes])
             for l in range(lanes):
-                x[X_Z, l] = _cdraw(shocks, pl[l], t, skey, s0 + CL.K_UTIL, cbase[l, c, CL.K_UTIL], NORMAL)
-            w = cpar[c, CL.C_U_COMMON]
+                x[X_U, l] = 1.0 / (1.0 + x[X_EXP, l])
+        else:
             for l in range(lanes):
-                z = w * mk[L.V_UTIL_FACTOR, l] + ucon[c, 2] * x[X_Z, l]
-                st[c, S_UDEV, l] = st[c, S_UDEV, l] * ucon[c, 0] + ucon[c, 1] * z
-        for l in range(lanes):  # u = sigmoid(logit(mean) + beta * surprise + deviation)
-            x[X_ARG, l] = -(ucon[c, 3] + cpar[c, CL.C_U_BETA] * x[X_SURPRISE, l] + st[c, S_UDEV, l])
-        fexp.exp_array(x[X_ARG, :lanes], x[X_EXP, :lanes])
-        for l in range(lanes):
-            x[X_U, l] = 1.0 / (1.0 + x[X_EXP, l])
-    else:
-        for l in range(lanes):
-            x[X_U, l] = 0.0
+                x[X_U, l] = 0.0
 
-    # ---- 1. revenue
-    for l in range(lanes):
-        x[X_CONTRACT_REV, l] = 0.0
-        x[X_NONCASH, l] = 0.0
-        x[X_RPO, l] = 0.0
-    for j in range(kptr[c], kptr[c + 1]):
-        cpty = int(kpar[j, CL.K_CPTY])
-        start = kpar[j, CL.K_START]
-        end = kpar[j, CL.K_END]
-        amt = kpar[j, CL.K_AMOUNT]
-        active = start <= t and t <= end
-        cash_amt = amt * kpar[j, CL.K_PREPAID]
-        remaining_amt = amt * max(0.0, end - max(float(t), start - 1.0))
+        # ---- 1. revenue
         for l in range(lanes):
-            if cpty >= 0:
-                dmc = st[cpty, S_DM, l]
-                gone = dmc >= 0.0 and dmc < t
-            else:
-                gone = ext_step[j, l] < t
-            cancel = kcancel[j, l] or gone
-            kcancel[j, l] = cancel
-            on = active and not cancel
-            old = x[X_CONTRACT_REV, l]
-            x[X_CONTRACT_REV, l] = old + (select(on, amt, 0.0))
-            old = x[X_NONCASH, l]
-            x[X_NONCASH, l] = old + (select(on, cash_amt, 0.0))
-            old = x[X_RPO, l]
-            x[X_RPO, l] = old + (select(not cancel, remaining_amt, 0.0))
+            x[X_CONTRACT_REV, l] = 0.0
+            x[X_NONCASH, l] = 0.0
+            x[X_RPO, l] = 0.0
+        for j in range(kptr[c], kptr[c + 1]):
+            cpty = int(kpar[j, CL.K_CPTY])
+            start = kpar[j, CL.K_START]
+            end = kpar[j, CL.K_END]
+            amt = kpar[j, CL.K_AMOUNT]
+            active = start <= t and t <= end
+            cash_amt = amt * kpar[j, CL.K_PREPAID]
+            remaining_amt = amt * max(0.0, end - max(float(t), start - 1.0))
+            for l in range(lanes):
+                if cpty >= 0:
+                    dmc = st[cpty, S_DM, l]
+                    gone = dmc >= 0.0 and dmc < t
+                else:
+                    gone = ext_step[j, l] < t
+                cancel = kcancel[j, l] or gone
+                kcancel[j, l] = cancel
+                on = active and not cancel
+                old = x[X_CONTRACT_REV, l]
+                x[X_CONTRACT_REV, l] = old + (select(on, amt, 0.0))
+                old = x[X_NONCASH, l]
+                x[X_NONCASH, l] = old + (select(on, cash_amt, 0.0))
+                old = x[X_RPO, l]
+                x[X_RPO, l] = old + (select(not cancel, remaining_amt, 0.0))
 
-    # GPU vintages on the books before this step (rows fptr[c] .. nx - 1): spot capacity and
-    # power within their economic life; book depreciation, then impairment of the spot
-    # share of the book against its economic value (section 6). A lane starts at its own
-    # gfirst[c, l]: the vintages before it are cancelled or have neither book nor life left.
-    q0 = gptr[c + 1]
-    for l in range(lanes):
-        x[X_SPOT_PX, l] = x[X_U, l] * mk[L.V_GPU, l] * gen_factor[l] * hours  # per unit of FS_CAP
-        x[X_SPOT_CAP, l] = 0.0
-        x[X_FLEET_MW, l] = 0.0
-        x[X_DEP, l] = 0.0
-        x[X_IMP, l] = 0.0
-        gf = gfirst[c, l]
-        q0 = select(gf < q0, gf, q0)
-    for q in range(q0, gptr[c + 1]):
-        j = gidx[q]
-        if j >= nx:
-            break
-        age = t - fpar[j, CL.F_MONTH]
-        econ = fpar[j, CL.F_ECON_LIFE]
-        in_life = age < econ
-        mw = fpar[j, CL.F_GPUS] * fpar[j, CL.F_KW] / 1000.0
-        remaining = fpar[j, CL.F_LIFE] - age
-        last = remaining <= 1.0
-        life_left = max(econ - age - 1.0, 0.0)
-        spot_share = 1.0 - fpar[j, CL.F_CONTRACTED]
-        for l in range(lanes):  # loads first, then branch-free arithmetic (no load is conditional)
+        # GPU vintages on the books before this step (rows fptr[c] .. nx - 1): spot capacity and
+        # power within their economic life; book depreciation, then impairment of the spot
+        # share of the book against its economic value (section 6). A lane starts at its own
+        # gfirst[c, l]: the vintages before it are cancelled or have neither book nor life left.
+        q0 = gptr[c + 1]
+        for l in range(lanes):
+            x[X_SPOT_PX, l] = x[X_U, l] * mk[L.V_GPU, l] * gen_factor[l] * hours  # per unit of FS_CAP
+            x[X_SPOT_CAP, l] = 0.0
+            x[X_FLEET_MW, l] = 0.0
+            x[X_DEP, l] = 0.0
+            x[X_IMP, l] = 0.0
             gf = gfirst[c, l]
-            status = fs[j, FS_STATUS, l]
-            cap = fs[j, FS_CAP, l]
-            book = fs[j, FS_BOOK, l]
-            old_rate = fs[j, FS_RATE, l]
-            spot_px = x[X_SPOT_PX, l]
-            held = status == 1.0
-            on = held & (q >= gf)
-            earns = on & in_life
-            old = x[X_SPOT_CAP, l]
-            x[X_SPOT_CAP, l] = old + (select(earns, cap, 0.0))
-            old = x[X_FLEET_MW, l]
-            x[X_FLEET_MW, l] = old + (select(earns, mw, 0.0))
-            charged = on & (book > 0.0)
-            d = select(last, book, old_rate)  # = book / remaining
-            b1 = book - d
-            value = spot_px * cap * life_left
-            spot_book = b1 * spot_share
-            impaired = charged & (value < spot_book)
-            b2 = b1 - (spot_book - value)
-            rate = b2 / (remaining - 1.0)  # the impaired book over the life left
-            old = x[X_DEP, l]
-            x[X_DEP, l] = old + (select(charged, d, 0.0))
-            old = x[X_IMP, l]
-            x[X_IMP, l] = old + (select(impaired, spot_book - value, 0.0))
-            fs[j, FS_RATE, l] = select(impaired, rate, old_rate)
-            book = select(charged, select(impaired, b2, b1), book)
-            fs[j, FS_BOOK, l] = book
-            # cancelled, or nothing left to charge or earn: skip it from now on if it leads the lane
-            keep = held & ((book > 0.0) | (age + 1.0 < econ))
-            gfirst[c, l] = select((q == gf) & (not keep), q + 1, gf)
+            q0 = select(gf < q0, gf, q0)
+        for q in range(q0, gptr[c + 1]):
+            j = gidx[q]
+            if j >= nx:
+                break
+            age = t - fpar[j, CL.F_MONTH]
+            econ = fpar[j, CL.F_ECON_LIFE]
+            in_life = age < econ
+            mw = fpar[j, CL.F_GPUS] * fpar[j, CL.F_KW] / 1000.0
+            remaining = fpar[j, CL.F_LIFE] - age
+            last = remaining <= 1.0
+            life_left = max(econ - age - 1.0, 0.0)
+            spot_share = 1.0 - fpar[j, CL.F_CONTRACTED]
+            for l in range(lanes):  # loads first, then branch-free arithmetic (no load is conditional)
+                gf = gfirst[c, l]
+                status = fs[j, FS_STATUS, l]
+                cap = fs[j, FS_CAP, l]
+                book = fs[j, FS_BOOK, l]
+                old_rate = fs[j, FS_RATE, l]
+                spot_px = x[X_SPOT_PX, l]
+                held = status == 1.0
+                on = held & (q >= gf)
+                earns = on & in_life
+                old = x[X_SPOT_CAP, l]
+                x[X_SPOT_CAP, l] = old + (select(earns, cap, 0.0))
+                old = x[X_FLEET_MW, l]
+                x[X_FLEET_MW, l] = old + (select(earns, mw, 0.0))
+                charged = on & (book > 0.0)
+                d = select(last, book, old_rate)  # = book / remaining
+                b1 = book - d
+                value = spot_px * cap * life_left
+                spot_book = b1 * spot_share
+                impaired = charged & (value < spot_book)
+                b2 = b1 - (spot_book - value)
+                rate = b2 / (remaining - 1.0)  # the impaired book over the life left
+                old = x[X_DEP, l]
+                x[X_DEP, l] = old + (select(charged, d, 0.0))
+                old = x[X_IMP, l]
+                x[X_IMP, l] = old + (select(impaired, spot_book - value, 0.0))
+                fs[j, FS_RATE, l] = select(impaired, rate, old_rate)
+                book = select(charged, select(impaired, b2, b1), book)
+                fs[j, FS_BOOK, l] = book
+                # cancelled, or nothing left to charge or earn: skip it from now on if it leads the lane
+                keep = held & ((book > 0.0) | (age + 1.0 < econ))
+                gfirst[c, l] = select((q == gf) & (not keep), q + 1, gf)
 
-    # mining, curtailed in a step whose hashprice does not cover the mining fleet's power;
-    # core revenue (GBM); AI revenue
-    mined = 0.0
-    has_hash = cpar[c, CL.C_HASHRATE] > 0.0
-    if has_hash:
-        mined = cpar[c, CL.C_HASHRATE] / net_hr[t] * subsidy[t] * cpar[c, CL.C_FEE_MULT] * BLOCKS_PER_YEAR * dt
-    kept = mined * cpar[c, CL.C_HODL]
-    if cpar[c, CL.C_CORE_REV0] > 0.0 and cpar[c, CL.C_CORE_SIGMA] > 0.0:
-        for l in range(lanes):  # (a plain loop: the draws call out)
-            x[X_Z, l] = _cdraw(shocks, pl[l], t, skey, s0 + CL.K_CORE, cbase[l, c, CL.K_CORE], NORMAL)
-    else:
+        # mining, curtailed in a step whose hashprice does not cover the mining fleet's power;
+        # core revenue (GBM); AI revenue
+        mined = 0.0
+        has_hash = cpar[c, CL.C_HASHRATE] > 0.0
+        if has_hash:
+            mined = cpar[c, CL.C_HASHRATE] / net_hr[t] * subsidy[t] * cpar[c, CL.C_FEE_MULT] * BLOCKS_PER_YEAR * dt
+        kept = mined * cpar[c, CL.C_HODL]
+        if cpar[c, CL.C_CORE_REV0] > 0.0 and cpar[c, CL.C_CORE_SIGMA] > 0.0:
+            for l in range(lanes):  # (a plain loop: the draws call out)
+                x[X_Z, l] = _cdraw(shocks, pl[l], t, skey, s0 + CL.K_CORE, cbase[l, c, CL.K_CORE], NORMAL)
+        else:
+            for l in range(lanes):
+                x[X_Z, l] = 0.0
+        has_core = cpar[c, CL.C_CORE_REV0] > 0.0
+        if has_core:
+            cs = cpar[c, CL.C_CORE_SIGMA]
+            core_drift = (cpar[c, CL.C_CORE_MU] - 0.5 * cs * cs) * dt
+            core_vol = cs * math.sqrt(dt)
+            for l in range(lanes):
+                st[c, S_LNCORE, l] += core_drift + core_vol * x[X_Z, l]
+            fexp.exp_array(st[c, S_LNCORE, :lanes], x[X_EXP, :lanes])
+        is_app = int(cpar[c, CL.C_ARCH]) == CL.A_AI_APP
         for l in range(lanes):
-            x[X_Z, l] = 0.0
-    has_core = cpar[c, CL.C_CORE_REV0] > 0.0
-    if has_core:
-        cs = cpar[c, CL.C_CORE_SIGMA]
-        core_drift = (cpar[c, CL.C_CORE_MU] - 0.5 * cs * cs) * dt
-        core_vol = cs * math.sqrt(dt)
-        for l in range(lanes):
-            st[c, S_LNCORE, l] += core_drift + core_vol * x[X_Z, l]
-        fexp.exp_array(st[c, S_LNCORE, :lanes], x[X_EXP, :lanes])
-    is_app = int(cpar[c, CL.C_ARCH]) == CL.A_AI_APP
-    for l in range(lanes):
-        btc_price = mk[L.V_BTC, l]
-        power_px = cpar[c, CL.C_PUE] * cpar[c, CL.C_POWER_FACTOR] * mk[L.V_POWER, l] * hours  # USD/MW of IT load
-        x[X_POWER_PX, l] = power_px
-        mining = has_hash and mined * btc_price > cpar[c, CL.C_MINING_MW] * power_px
-        mining_rev = select(mining, mined * btc_price, 0.0)
-        x[X_MINING_MW, l] = select(mining, cpar[c, CL.C_MINING_MW], 0.0)
-        old = st[c, S_BTC, l]
-        st[c, S_BTC, l] = old + (select(mining, kept, 0.0))
-        old = x[X_NONCASH, l]
-        x[X_NONCASH, l] = old + (select(mining, kept * btc_price, 0.0))
-        core_rev = select(has_core, cpar[c, CL.C_CORE_REV0] * dt * x[X_EXP, l], 0.0)
-        ai_rev = cpar[c, CL.C_AI_REV0] * dt * mk[L.V_DEMAND, l]
-        cost_of_rev = select(is_app, ai_rev * (1.0 - mk[L.V_GM, l]), 0.0)
-        spot_rev = x[X_SPOT_PX, l] * x[X_SPOT_CAP, l]
-        revenue = x[X_CONTRACT_REV, l] + spot_rev + mining_rev + core_rev + ai_rev
-        x[X_REVENUE, l] = revenue
-        # ---- 2. operating cost and EBITDA
-        power = (cpar[c, CL.C_SITE_MW] + x[X_MINING_MW, l] + x[X_FLEET_MW, l]) * power_px
-        x[X_POWER, l] = power
-        opex = power + cpar[c, CL.C_OPEX_FIXED] + cpar[c, CL.C_OPEX_VAR] * revenue + cost_of_rev
-        x[X_EBITDA, l] = revenue - opex
+            btc_price = mk[L.V_BTC, l]
+            power_px = cpar[c, CL.C_PUE] * cpar[c, CL.C_POWER_FACTOR] * mk[L.V_POWER, l] * hours  # USD/MW of IT load
+            x[X_POWER_PX, l] = power_px
+            mining = has_hash and mined * btc_price > cpar[c, CL.C_MINING_MW] * power_px
+            mining_rev = select(mining, mined * btc_price, 0.0)
+            x[X_MINING_MW, l] = select(mining, cpar[c, CL.C_MINING_MW], 0.0)
+            old = st[c, S_BTC, l]
+            st[c, S_BTC, l] = old + (select(mining, kept, 0.0))
+            old = x[X_NONCASH, l]
+            x[X_NONCASH, l] = old + (select(mining, kept * btc_price, 0.0))
+            core_rev = select(has_core, cpar[c, CL.C_CORE_REV0] * dt * x[X_EXP, l], 0.0)
+            ai_rev = cpar[c, CL.C_AI_REV0] * dt * mk[L.V_DEMAND, l]
+            cost_of_rev = select(is_app, ai_rev * (1.0 - mk[L.V_GM, l]), 0.0)
+            spot_rev = x[X_SPOT_PX, l] * x[X_SPOT_CAP, l]
+            revenue = x[X_CONTRACT_REV, l] + spot_rev + mining_rev + core_rev + ai_rev
+            x[X_REVENUE, l] = revenue
+            # ---- 2. operating cost and EBITDA
+            power = (cpar[c, CL.C_SITE_MW] + x[X_MINING_MW, l] + x[X_FLEET_MW, l]) * power_px
+            x[X_POWER, l] = power
+            opex = power + cpar[c, CL.C_OPEX_FIXED] + cpar[c, CL.C_OPEX_VAR] * revenue + cost_of_rev
+            x[X_EBITDA, l] = revenue - opex
 
 
 @jit_noalias
-def _financing(c, t, nx, ne, lanes, dt, W, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr, bought,
-               x, st, ts, fs, sched, ring):
-    """Company ``c`` in step ``t``, every lane, after :func:`_operations`: interest, the capex plan
-    with the discipline rule (planned vintages ``nx .. ne - 1``), depreciation and tax, free cash
-    flow and the trailing window, financing and maturities, the shortfall, and the default tests
-    (``x[X_CAUSE]``)."""
+def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr,
+               bought, xs, st, ts, fs, sched, ring):
+    """Every company ``c`` alive in some lane in step ``t``, every lane, after :func:`_operations`:
+    interest, the capex plan with the discipline rule (planned vintages ``nxt[c] .. nend[c] - 1``),
+    depreciation and tax, free cash flow and the trailing window, financing and maturities, the
+    shortfall, and the default tests (``xs[c, X_CAUSE]``). ``alive_all[c, l]``: company ``c`` alive
+    in lane ``l`` at the start of the step."""
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     mk = trailing1(mk, NL)
-    x = trailing1(x, NL)
+    xs = trailing2(xs, N_X, NL)
+    alive_all = trailing1(alive_all, NL)
     st = trailing2(st, N_S, NL)
     ts = trailing2(ts, N_TS, NL)
     fs = trailing2(fs, N_FS, NL)
     sched = trailing2(sched, N_SCHED, NL)
     ring = trailing2(ring, 4, NL)
-    # ---- 3. interest on balances at the start of the step (floating: r + margin, floored at 0)
-    j0 = tptr[c]
-    j1 = tptr[c + 1]
-    for l in range(lanes):
-        rate = mk[L.V_RATE, l] + cpar[c, CL.C_REV_MARGIN]
-        x[X_INTEREST, l] = st[c, S_REV, l] * (select(0.0 > rate, 0.0, rate)) * dt
-    for j in range(j0, j1):
-        for l in range(lanes):
-            rate = ts[j, TS_RATE, l] + (select(ts[j, TS_FLOATING, l] > 0.5, mk[L.V_RATE, l], 0.0))
-            x[X_INTEREST, l] += ts[j, TS_BAL, l] * (select(0.0 > rate, 0.0, rate)) * dt
-
-    # ---- 5. capex plan with the discipline rule (before depreciation: bought this step, depreciated from the next)
-    for l in range(lanes):
-        x[X_COMMITTED, l] = cpar[c, CL.C_MAINT_CAPEX] + cpar[c, CL.C_MAINT_SHARE] * x[X_REVENUE, l]
-        x[X_UNCOMMITTED, l] = 0.0
-    for j in range(nx, ne):
-        committed = fpar[j, CL.F_COMMITTED] > 0.5
-        for l in range(lanes):
-            if fs[j, FS_STATUS, l] == 0.0:
-                if committed:
-                    x[X_COMMITTED, l] += fpar[j, CL.F_CAPEX]
-                else:
-                    x[X_UNCOMMITTED, l] += fpar[j, CL.F_CAPEX]
-    # ---- 6. depreciation: GPU vintages' book (above, with impairment), the book of the other
-    # vintages and the tax basis of all (impairment is not deductible) by their schedules;
-    # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
-    # (a schedule's running rate and count live in st[c, S_*_RATE] and the column after it; the
-    # rate is reset to exactly zero when no vintage charges it)
-    for l in range(lanes):
-        st[c, S_NG_RATE, l] += sched[c, t, NG_RATE, l]
-        st[c, S_NG_COUNT, l] += sched[c, t, NG_COUNT, l]
-        st[c, S_NG_RATE, l] = select(st[c, S_NG_COUNT, l] == 0.0, 0.0, st[c, S_NG_RATE, l])
-        x[X_DEP, l] += st[c, S_NG_RATE, l] + sched[c, t, NG_LAST, l]
-        st[c, S_TX_RATE, l] += sched[c, t, TX_RATE, l]
-        st[c, S_TX_COUNT, l] += sched[c, t, TX_COUNT, l]
-        st[c, S_TX_RATE, l] = select(st[c, S_TX_COUNT, l] == 0.0, 0.0, st[c, S_TX_RATE, l])
-        tax_dep = st[c, S_TX_RATE, l] + sched[c, t, TX_LAST, l]
-        taxable = x[X_EBITDA, l] - tax_dep - x[X_INTEREST, l]
-        nol = st[c, S_NOL, l]
-        used = select(taxable < nol, taxable, nol)
-        x[X_TAX, l] = select(taxable > 0.0, (taxable - used) * cpar[c, CL.C_TAX_RATE], 0.0)
-        st[c, S_NOL, l] = select(taxable > 0.0, nol - used, nol - taxable)
-
-    # discipline rule: cancel this step's uncommitted capex if runway would fall short
-    if cpar[c, CL.C_RUNWAY] > 0.0 and ne > nx:
-        for l in range(lanes):
-            x[X_AMORT, l] = 0.0  # this step's scheduled amortisation, on balances before any draw
-        for j in range(j0, j1):
-            for l in range(lanes):
-                due = ts[j, TS_LINEAR, l] > 0.5 and t < ts[j, TS_MAT, l]
-                a = ts[j, TS_BAL, l] / (ts[j, TS_MAT, l] - t + 1.0)
-                old = x[X_AMORT, l]
-                x[X_AMORT, l] = old + (select(due, a, 0.0))
-        for l in range(lanes):
-            if x[X_UNCOMMITTED, l] > 0.0:
-                amort = x[X_AMORT, l]
-                interest = x[X_INTEREST, l]
-                fixed = cpar[c, CL.C_OPEX_FIXED] + x[X_POWER, l] + interest + amort
-                liq = st[c, S_CASH, l] + x[X_EBITDA, l] - x[X_NONCASH, l] - interest - x[X_TAX, l] - \
-                    x[X_COMMITTED, l] - amort + (cpar[c, CL.C_REV_LIMIT] - st[c, S_REV, l]) - x[X_UNCOMMITTED, l]
-                if fixed > 0.0 and liq < cpar[c, CL.C_RUNWAY] * fixed:
-                    x[X_UNCOMMITTED, l] = 0.0
-                    for j in range(nx, ne):
-                        if fpar[j, CL.F_COMMITTED] < 0.5:
-                            fs[j, FS_STATUS, l] = -1.0
-    for j in range(nx, ne):  # bought this step unless cancelled, depreciated from the next
-        buy_vintage(c, j, fpar[j, CL.F_CAPEX], inv_gen, fpar, fs, sched, bought, lanes)
-
-    # free cash flow; trailing window
-    k = t % W
-    fill = t == 0 and cpar[c, CL.C_HAS_TTM] < 0.5
-    for l in range(lanes):
-        capex = x[X_COMMITTED, l] + x[X_UNCOMMITTED, l]
-        x[X_CAPEX, l] = capex
-        fcf = x[X_EBITDA, l] - x[X_NONCASH, l] - x[X_INTEREST, l] - x[X_TAX, l] - capex
-        x[X_FCF, l] = fcf
-    for v in range(4):
-        xv = (X_REVENUE, X_EBITDA, X_INTEREST, X_FCF)[v]
-        if fill:
-            for l in range(lanes):
-                for kk in range(W):
-                    ring[c, kk, v, l] = x[xv, l]
-                st[c, S_TTM_REV + v, l] = W * x[xv, l]
-        else:
-            for l in range(lanes):
-                st[c, S_TTM_REV + v, l] += x[xv, l] - ring[c, k, v, l]
-                ring[c, k, v, l] = x[xv, l]
-
-    # ---- 7. financing: delayed draws, then amortisation (on the balance after the draw), then maturities
-    for l in range(lanes):
-        x[X_NET_FIN, l] = 0.0
-        x[X_TO_FUND, l] = x[X_CAPEX, l]
-        x[X_DEBT_TRANCHES, l] = 0.0  # sum of tranche balances (the revolver apart)
-    for j in range(j0, j1):
-        draw_share = tpar[j, CL.T_DRAW_SHARE]
-        for l in range(lanes):
-            open_ = t < ts[j, TS_MAT, l]
-            undrawn = ts[j, TS_UNDRAWN, l]
-            to_fund = x[X_TO_FUND, l]
-            draw = open_ and undrawn > 0.0 and to_fund > 0.0
-            want = draw_share * to_fund
-            d = select(want < undrawn, want, undrawn)
-            bal = select(draw, ts[j, TS_BAL, l] + d, ts[j, TS_BAL, l])
-            ts[j, TS_UNDRAWN, l] = select(draw, undrawn - d, undrawn)
-            x[X_TO_FUND, l] = select(draw, to_fund - d, to_fund)
-            net_fin = select(draw, x[X_NET_FIN, l] + d, x[X_NET_FIN, l])
-            amortises = open_ and ts[j, TS_LINEAR, l] > 0.5
-            a = bal / (ts[j, TS_MAT, l] - t + 1.0)
-            bal = select(amortises, bal - a, bal)
-            x[X_NET_FIN, l] = select(amortises, net_fin - a, net_fin)
-            ts[j, TS_BAL, l] = bal
-            x[X_DEBT_TRANCHES, l] += bal
-    for l in range(lanes):
-        x[X_CASH, l] = st[c, S_CASH, l] + x[X_FCF, l] + x[X_NET_FIN, l]
-        x[X_MATURED, l] = 0.0
-
-    # ---- maturities (rare: a plain loop over the lanes where a tranche matures)
-    due = False
-    for l in range(lanes):
-        due |= alive[l] & (t >= st[c, S_NEXT_MAT, l])
-    for l in range(select(due, lanes, 0)):
-        if not alive[l] or t < st[c, S_NEXT_MAT, l]:
+    for c in range(cpar.shape[0]):
+        if n_alive[c] == 0:  # defaulted in every lane: nothing to step
             continue
-        # a tranche matures: refinance it if the market is open, else repay it
-        r = mk[L.V_RATE, l]
-        cash = x[X_CASH, l]
-        lev = _net_leverage(st[c, S_REV, l] + x[X_DEBT_TRANCHES, l], cash, st[c, S_TTM_EBITDA, l])
-        company_spread = cpar[c, CL.C_SPREAD_MULT] * mk[L.V_SPREAD, l]
-        market_open = company_spread <= cpar[c, CL.C_REFI_MAX_SPREAD] and lev < cpar[c, CL.C_REFI_MAX_LEV]
-        debt_tranches = 0.0
-        matured = 0.0
-        net_fin = x[X_NET_FIN, l]
+        nx = nxt[c]  # planned vintages nx .. ne - 1 are bought (or cancelled) in this step
+        ne = nend[c]
+        x = xs[c]
+        alive = alive_all[c]
+        # ---- 3. interest on balances at the start of the step (floating: r + margin, floored at 0)
+        j0 = tptr[c]
+        j1 = tptr[c + 1]
+        for l in range(lanes):
+            rate = mk[L.V_RATE, l] + cpar[c, CL.C_REV_MARGIN]
+            x[X_INTEREST, l] = st[c, S_REV, l] * (select(0.0 > rate, 0.0, rate)) * dt
         for j in range(j0, j1):
-            if ts[j, TS_MAT, l] == t and ts[j, TS_BAL, l] > 0.0:
-                if market_open and tpar[j, CL.T_REFI] > 0.5:
-                    ts[j, TS_FLOATING, l] = 0.0
-                    ts[j, TS_RATE, l] = max(r, 0.0) + company_spread
-                    ts[j, TS_MAT, l] = t + cpar[c, CL.C_REFI_TERM]
-                    ts[j, TS_LINEAR, l] = 0.0
-                else:
-                    matured += ts[j, TS_BAL, l]
-                    cash -= ts[j, TS_BAL, l]
-                    net_fin -= ts[j, TS_BAL, l]
-                    ts[j, TS_BAL, l] = 0.0
-                    ts[j, TS_UNDRAWN, l] = 0.0
-            debt_tranches += ts[j, TS_BAL, l]
-        st[c, S_NEXT_MAT, l] = next_maturity(ts, j0, j1, t, l)
-        x[X_CASH, l] = cash
-        x[X_NET_FIN, l] = net_fin
-        x[X_DEBT_TRANCHES, l] = debt_tranches
-        x[X_MATURED, l] = matured
+            for l in range(lanes):
+                rate = ts[j, TS_RATE, l] + (select(ts[j, TS_FLOATING, l] > 0.5, mk[L.V_RATE, l], 0.0))
+                x[X_INTEREST, l] += ts[j, TS_BAL, l] * (select(0.0 > rate, 0.0, rate)) * dt
 
-    # ---- 8. cover a shortfall: revolver, bitcoin sales with haircut, ATM equity; then the
-    # default tests (section 5) on the end-of-step position
-    atm_on = cpar[c, CL.C_ATM_CAP] > 0.0
-    rev_limit = cpar[c, CL.C_REV_LIMIT]
-    haircut = cpar[c, CL.C_HAIRCUT]
-    atm_cap = cpar[c, CL.C_ATM_CAP]
-    atm_target = cpar[c, CL.C_ATM_TARGET]
-    atm_min_btc = cpar[c, CL.C_ATM_MIN_BTC]
-    atm_max_spread = cpar[c, CL.C_ATM_MAX_SPREAD]
-    atm_min_growth = cpar[c, CL.C_ATM_MIN_GROWTH]
-    min_cash = cpar[c, CL.C_MIN_CASH]
-    for l in range(lanes):  # loads first, then branch-free arithmetic
-        btc_price = mk[L.V_BTC, l]
-        spread = mk[L.V_SPREAD, l]
-        growth = mk[L.V_GROWTH, l]
-        cash = x[X_CASH, l]
-        net_fin = x[X_NET_FIN, l]
-        matured = x[X_MATURED, l]
-        debt_tranches = x[X_DEBT_TRANCHES, l]
-        rev = st[c, S_REV, l]
-        btc = st[c, S_BTC, l]
-        ttm_ebitda = st[c, S_TTM_EBITDA, l]
-        min_liq = st[c, S_MINLIQ, l]
-        short = cash < 0.0
-        room = rev_limit - rev
-        d = select(-cash < room, -cash, room)
-        rev = select(short, rev + d, rev)
-        cash = select(short, cash + d, cash)
-        net_fin = select(short, net_fin + d, net_fin)
-        net_px = btc_price * (1.0 - haircut)
-        sell = (cash < 0.0) & (btc > 0.0) & (net_px > 0.0)
-        need = -cash / net_px
-        qb = select(need < btc, need, btc)
-        btc = select(sell, btc - qb, btc)
-        cash = select(sell, cash + qb * net_px, cash)
-        net_fin = select(sell, net_fin + qb * net_px, net_fin)
-        atm = atm_on & (cash < atm_target) & (btc_price >= atm_min_btc) & (spread <= atm_max_spread) & \
-            (growth >= atm_min_growth)
-        gap = atm_target - cash
-        raise_ = select(gap < atm_cap, gap, atm_cap)
-        cash = select(atm, cash + raise_, cash)
-        net_fin = select(atm, net_fin + raise_, net_fin)
-        repay = (cash > min_cash) & (rev > 0.0)
-        spare = cash - min_cash
-        rp = select(spare < rev, spare, rev)
-        rev = select(repay, rev - rp, rev)
-        cash = select(repay, cash - rp, cash)
-        net_fin = select(repay, net_fin - rp, net_fin)
-        st[c, S_REV, l] = rev
-        st[c, S_BTC, l] = btc
-        st[c, S_CASH, l] = cash
-        x[X_CASH, l] = cash
-        x[X_NET_FIN, l] = net_fin
-        undrawn_rev = rev_limit - rev
-        x[X_UNDRAWN_REV, l] = undrawn_rev
-        refinancing = (cash + matured >= 0.0) & (matured > 0.0)
-        cause = select(refinancing, CL.CAUSE_REFINANCING, CL.CAUSE_LIQUIDITY)
-        x[X_CAUSE, l] = select(cash < -CASH_EPS, cause, CL.CAUSE_NONE)
-        debt_end = rev + debt_tranches
-        x[X_DEBT_END, l] = debt_end
-        x[X_LEV_END, l] = _net_leverage(debt_end, cash, ttm_ebitda)
-        liq = cash + undrawn_rev
-        st[c, S_MINLIQ, l] = select(alive[l], select(liq < min_liq, liq, min_liq), min_liq)
-    for qc in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
-        j = covidx[qc]
-        icr_min = tpar[j, CL.T_COV_ICR]
-        lev_max = tpar[j, CL.T_COV_LEV]
-        liq_min = tpar[j, CL.T_COV_LIQ]
-        cure = tpar[j, CL.T_CURE]
+        # ---- 5. capex plan with the discipline rule (before depreciation: bought this step, depreciated from the next)
+        for l in range(lanes):
+            x[X_COMMITTED, l] = cpar[c, CL.C_MAINT_CAPEX] + cpar[c, CL.C_MAINT_SHARE] * x[X_REVENUE, l]
+            x[X_UNCOMMITTED, l] = 0.0
+        for j in range(nx, ne):
+            committed = fpar[j, CL.F_COMMITTED] > 0.5
+            for l in range(lanes):
+                if fs[j, FS_STATUS, l] == 0.0:
+                    if committed:
+                        x[X_COMMITTED, l] += fpar[j, CL.F_CAPEX]
+                    else:
+                        x[X_UNCOMMITTED, l] += fpar[j, CL.F_CAPEX]
+        # ---- 6. depreciation: GPU vintages' book (above, with impairment), the book of the other
+        # vintages and the tax basis of all (impairment is not deductible) by their schedules;
+        # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
+        # (a schedule's running rate and count live in st[c, S_*_RATE] and the column after it; the
+        # rate is reset to exactly zero when no vintage charges it)
+        for l in range(lanes):
+            st[c, S_NG_RATE, l] += sched[c, t, NG_RATE, l]
+            st[c, S_NG_COUNT, l] += sched[c, t, NG_COUNT, l]
+            st[c, S_NG_RATE, l] = select(st[c, S_NG_COUNT, l] == 0.0, 0.0, st[c, S_NG_RATE, l])
+            x[X_DEP, l] += st[c, S_NG_RATE, l] + sched[c, t, NG_LAST, l]
+            st[c, S_TX_RATE, l] += sched[c, t, TX_RATE, l]
+            st[c, S_TX_COUNT, l] += sched[c, t, TX_COUNT, l]
+            st[c, S_TX_RATE, l] = select(st[c, S_TX_COUNT, l] == 0.0, 0.0, st[c, S_TX_RATE, l])
+            tax_dep = st[c, S_TX_RATE, l] + sched[c, t, TX_LAST, l]
+            taxable = x[X_EBITDA, l] - tax_dep - x[X_INTEREST, l]
+            nol = st[c, S_NOL, l]
+            used = select(taxable < nol, taxable, nol)
+            x[X_TAX, l] = select(taxable > 0.0, (taxable - used) * cpar[c, CL.C_TAX_RATE], 0.0)
+            st[c, S_NOL, l] = select(taxable > 0.0, nol - used, nol - taxable)
+
+        # discipline rule: cancel this step's uncommitted capex if runway would fall short
+        if cpar[c, CL.C_RUNWAY] > 0.0 and ne > nx:
+            for l in range(lanes):
+                x[X_AMORT, l] = 0.0  # this step's scheduled amortisation, on balances before any draw
+            for j in range(j0, j1):
+                for l in range(lanes):
+                    due = ts[j, TS_LINEAR, l] > 0.5 and t < ts[j, TS_MAT, l]
+                    a = ts[j, TS_BAL, l] / (ts[j, TS_MAT, l] - t + 1.0)
+                    old = x[X_AMORT, l]
+                    x[X_AMORT, l] = old + (select(due, a, 0.0))
+            for l in range(lanes):
+                if x[X_UNCOMMITTED, l] > 0.0:
+                    amort = x[X_AMORT, l]
+                    interest = x[X_INTEREST, l]
+                    fixed = cpar[c, CL.C_OPEX_FIXED] + x[X_POWER, l] + interest + amort
+                    liq = st[c, S_CASH, l] + x[X_EBITDA, l] - x[X_NONCASH, l] - interest - x[X_TAX, l] - \
+                        x[X_COMMITTED, l] - amort + (cpar[c, CL.C_REV_LIMIT] - st[c, S_REV, l]) - x[X_UNCOMMITTED, l]
+                    if fixed > 0.0 and liq < cpar[c, CL.C_RUNWAY] * fixed:
+                        x[X_UNCOMMITTED, l] = 0.0
+                        for j in range(nx, ne):
+                            if fpar[j, CL.F_COMMITTED] < 0.5:
+                                fs[j, FS_STATUS, l] = -1.0
+        for j in range(nx, ne):  # bought this step unless cancelled, depreciated from the next
+            buy_vintage(c, j, fpar[j, CL.F_CAPEX], inv_gen, fpar, fs, sched, bought, lanes)
+
+        # free cash flow; trailing window
+        k = t % W
+        fill = t == 0 and cpar[c, CL.C_HAS_TTM] < 0.5
+        for l in range(lanes):
+            capex = x[X_COMMITTED, l] + x[X_UNCOMMITTED, l]
+            x[X_CAPEX, l] = capex
+            fcf = x[X_EBITDA, l] - x[X_NONCASH, l] - x[X_INTEREST, l] - x[X_TAX, l] - capex
+            x[X_FCF, l] = fcf
+        for v in range(4):
+            xv = (X_REVENUE, X_EBITDA, X_INTEREST, X_FCF)[v]
+            if fill:
+                for l in range(lanes):
+                    for kk in range(W):
+                        ring[c, kk, v, l] = x[xv, l]
+                    st[c, S_TTM_REV + v, l] = W * x[xv, l]
+            else:
+                for l in range(lanes):
+                    st[c, S_TTM_REV + v, l] += x[xv, l] - ring[c, k, v, l]
+                    ring[c, k, v, l] = x[xv, l]
+
+        # ---- 7. financing: delayed draws, then amortisation (on the balance after the draw), then maturities
+        for l in range(lanes):
+            x[X_NET_FIN, l] = 0.0
+            x[X_TO_FUND, l] = x[X_CAPEX, l]
+            x[X_DEBT_TRANCHES, l] = 0.0  # sum of tranche balances (the revolver apart)
+        for j in range(j0, j1):
+            draw_share = tpar[j, CL.T_DRAW_SHARE]
+            for l in range(lanes):
+                open_ = t < ts[j, TS_MAT, l]
+                undrawn = ts[j, TS_UNDRAWN, l]
+                to_fund = x[X_TO_FUND, l]
+                draw = open_ and undrawn > 0.0 and to_fund > 0.0
+                want = draw_share * to_fund
+                d = select(want < undrawn, want, undrawn)
+                bal = select(draw, ts[j, TS_BAL, l] + d, ts[j, TS_BAL, l])
+                ts[j, TS_UNDRAWN, l] = select(draw, undrawn - d, undrawn)
+                x[X_TO_FUND, l] = select(draw, to_fund - d, to_fund)
+                net_fin = select(draw, x[X_NET_FIN, l] + d, x[X_NET_FIN, l])
+                amortises = open_ and ts[j, TS_LINEAR, l] > 0.5
+                a = bal / (ts[j, TS_MAT, l] - t + 1.0)
+                bal = select(amortises, bal - a, bal)
+                x[X_NET_FIN, l] = select(amortises, net_fin - a, net_fin)
+                ts[j, TS_BAL, l] = bal
+                x[X_DEBT_TRANCHES, l] += bal
+        for l in range(lanes):
+            x[X_CASH, l] = st[c, S_CASH, l] + x[X_FCF, l] + x[X_NET_FIN, l]
+            x[X_MATURED, l] = 0.0
+
+        # ---- maturities (rare: a plain loop over the lanes where a tranche matures)
+        due = False
+        for l in range(lanes):
+            due |= alive[l] & (t >= st[c, S_NEXT_MAT, l])
+        for l in range(select(due, lanes, 0)):
+            if not alive[l] or t < st[c, S_NEXT_MAT, l]:
+                continue
+            # a tranche matures: refinance it if the market is open, else repay it
+            r = mk[L.V_RATE, l]
+            cash = x[X_CASH, l]
+            lev = _net_leverage(st[c, S_REV, l] + x[X_DEBT_TRANCHES, l], cash, st[c, S_TTM_EBITDA, l])
+            company_spread = cpar[c, CL.C_SPREAD_MULT] * mk[L.V_SPREAD, l]
+            market_open = company_spread <= cpar[c, CL.C_REFI_MAX_SPREAD] and lev < cpar[c, CL.C_REFI_MAX_LEV]
+            debt_tranches = 0.0
+            matured = 0.0
+            net_fin = x[X_NET_FIN, l]
+            for j in range(j0, j1):
+                if ts[j, TS_MAT, l] == t and ts[j, TS_BAL, l] > 0.0:
+                    if market_open and tpar[j, CL.T_REFI] > 0.5:
+                        ts[j, TS_FLOATING, l] = 0.0
+                        ts[j, TS_RATE, l] = max(r, 0.0) + company_spread
+                        ts[j, TS_MAT, l] = t + cpar[c, CL.C_REFI_TERM]
+                        ts[j, TS_LINEAR, l] = 0.0
+                    else:
+                        matured += ts[j, TS_BAL, l]
+                        cash -= ts[j, TS_BAL, l]
+                        net_fin -= ts[j, TS_BAL, l]
+                        ts[j, TS_BAL, l] = 0.0
+                        ts[j, TS_UNDRAWN, l] = 0.0
+                debt_tranches += ts[j, TS_BAL, l]
+            st[c, S_NEXT_MAT, l] = next_maturity(ts, j0, j1, t, l)
+            x[X_CASH, l] = cash
+            x[X_NET_FIN, l] = net_fin
+            x[X_DEBT_TRANCHES, l] = debt_tranches
+            x[X_MATURED, l] = matured
+
+        # ---- 8. cover a shortfall: revolver, bitcoin sales with haircut, ATM equity; then the
+        # default tests (section 5) on the end-of-step position
+        atm_on = cpar[c, CL.C_ATM_CAP] > 0.0
+        rev_limit = cpar[c, CL.C_REV_LIMIT]
+        haircut = cpar[c, CL.C_HAIRCUT]
+        atm_cap = cpar[c, CL.C_ATM_CAP]
+        atm_target = cpar[c, CL.C_ATM_TARGET]
+        atm_min_btc = cpar[c, CL.C_ATM_MIN_BTC]
+        atm_max_spread = cpar[c, CL.C_ATM_MAX_SPREAD]
+        atm_min_growth = cpar[c, CL.C_ATM_MIN_GROWTH]
+        min_cash = cpar[c, CL.C_MIN_CASH]
         for l in range(lanes):  # loads first, then branch-free arithmetic
-            ttm_int = st[c, S_TTM_INT, l]
+            btc_price = mk[L.V_BTC, l]
+            spread = mk[L.V_SPREAD, l]
+            growth = mk[L.V_GROWTH, l]
+            cash = x[X_CASH, l]
+            net_fin = x[X_NET_FIN, l]
+            matured = x[X_MATURED, l]
+            debt_tranches = x[X_DEBT_TRANCHES, l]
+            rev = st[c, S_REV, l]
+            btc = st[c, S_BTC, l]
             ttm_ebitda = st[c, S_TTM_EBITDA, l]
-            lev_end = x[X_LEV_END, l]
-            liq = x[X_CASH, l] + x[X_UNDRAWN_REV, l]
-            bal = ts[j, TS_BAL, l]
-            prior = ts[j, TS_BREACH, l]
-            cause = x[X_CAUSE, l]
-            breach = ((icr_min >= 0.0) & (ttm_int > 0.0) & (ttm_ebitda < icr_min * ttm_int)) | \
-                ((lev_max >= 0.0) & (lev_end > lev_max)) | ((liq_min >= 0.0) & (liq < liq_min))
-            count = select(breach, prior + 1.0, 0.0)
-            count = select(bal > 0.0, count, 0.0)  # a repaid tranche tests nothing
-            ts[j, TS_BREACH, l] = count
-            x[X_CAUSE, l] = select((cause == CL.CAUSE_NONE) & (count >= cure) & (bal > 0.0), CL.CAUSE_COVENANT,
-                                   cause)
+            min_liq = st[c, S_MINLIQ, l]
+            short = cash < 0.0
+            room = rev_limit - rev
+            d = select(-cash < room, -cash, room)
+            rev = select(short, rev + d, rev)
+            cash = select(short, cash + d, cash)
+            net_fin = select(short, net_fin + d, net_fin)
+            net_px = btc_price * (1.0 - haircut)
+            sell = (cash < 0.0) & (btc > 0.0) & (net_px > 0.0)
+            need = -cash / net_px
+            qb = select(need < btc, need, btc)
+            btc = select(sell, btc - qb, btc)
+            cash = select(sell, cash + qb * net_px, cash)
+            net_fin = select(sell, net_fin + qb * net_px, net_fin)
+            atm = atm_on & (cash < atm_target) & (btc_price >= atm_min_btc) & (spread <= atm_max_spread) & \
+                (growth >= atm_min_growth)
+            gap = atm_target - cash
+            raise_ = select(gap < atm_cap, gap, atm_cap)
+            cash = select(atm, cash + raise_, cash)
+            net_fin = select(atm, net_fin + raise_, net_fin)
+            repay = (cash > min_cash) & (rev > 0.0)
+            spare = cash - min_cash
+            rp = select(spare < rev, spare, rev)
+            rev = select(repay, rev - rp, rev)
+            cash = select(repay, cash - rp, cash)
+            net_fin = select(repay, net_fin - rp, net_fin)
+            st[c, S_REV, l] = rev
+            st[c, S_BTC, l] = btc
+            st[c, S_CASH, l] = cash
+            x[X_CASH, l] = cash
+            x[X_NET_FIN, l] = net_fin
+            undrawn_rev = rev_limit - rev
+            x[X_UNDRAWN_REV, l] = undrawn_rev
+            refinancing = (cash + matured >= 0.0) & (matured > 0.0)
+            cause = select(refinancing, CL.CAUSE_REFINANCING, CL.CAUSE_LIQUIDITY)
+            x[X_CAUSE, l] = select(cash < -CASH_EPS, cause, CL.CAUSE_NONE)
+            debt_end = rev + debt_tranches
+            x[X_DEBT_END, l] = debt_end
+            x[X_LEV_END, l] = _net_leverage(debt_end, cash, ttm_ebitda)
+            liq = cash + undrawn_rev
+            st[c, S_MINLIQ, l] = select(alive[l], select(liq < min_liq, liq, min_liq), min_liq)
+        for qc in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
+            j = covidx[qc]
+            icr_min = tpar[j, CL.T_COV_ICR]
+            lev_max = tpar[j, CL.T_COV_LEV]
+            liq_min = tpar[j, CL.T_COV_LIQ]
+            cure = tpar[j, CL.T_CURE]
+            for l in range(lanes):  # loads first, then branch-free arithmetic
+                ttm_int = st[c, S_TTM_INT, l]
+                ttm_ebitda = st[c, S_TTM_EBITDA, l]
+                lev_end = x[X_LEV_END, l]
+                liq = x[X_CASH, l] + x[X_UNDRAWN_REV, l]
+                bal = ts[j, TS_BAL, l]
+                prior = ts[j, TS_BREACH, l]
+                cause = x[X_CAUSE, l]
+                breach = ((icr_min >= 0.0) & (ttm_int > 0.0) & (ttm_ebitda < icr_min * ttm_int)) | \
+                    ((lev_max >= 0.0) & (lev_end > lev_max)) | ((liq_min >= 0.0) & (liq < liq_min))
+                count = select(breach, prior + 1.0, 0.0)
+                count = select(bal > 0.0, count, 0.0)  # a repaid tranche tests nothing
+                ts[j, TS_BREACH, l] = count
+                x[X_CAUSE, l] = select((cause == CL.CAUSE_NONE) & (count >= cure) & (bal > 0.0), CL.CAUSE_COVENANT,
+                                       cause)
 
 
 @jit_noalias
-def _outcome(c, t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms, av):
-    """Company ``c`` in step ``t``, every lane, after :func:`_financing`: the output lines, the
-    defaults of the step (with exposure and loss), the FCF recovery rule and the alarm lights."""
+def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pflt, alarms, av):
+    """Every company in step ``t``, every lane, after :func:`_financing`: the output lines, the
+    defaults of the step (with exposure and loss), the FCF recovery rule and the alarm lights (a
+    company alive in no lane: its lines only)."""
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     full = trailing1(full, NL)
     alarms = trailing1(alarms, NL)
     av = trailing1(av, NL)
-    x = trailing1(x, NL)
+    xs = trailing2(xs, N_X, NL)
+    alive_all = trailing1(alive_all, NL)
     st = trailing2(st, N_S, NL)
     ts = trailing2(ts, N_TS, NL)
-    j0 = tptr[c]
-    j1 = tptr[c + 1]
-    # ---- the lines (RPO after this step's service), then defaults, recovery and alarms
-    for i in range(lines.shape[0]):
-        v = lines[i]
-        if v == CL.O_BTC:
-            for l in range(lanes):
-                x[X_BTC, l] = st[c, S_BTC, l]
-        xv = LINE_ROWS[v]
-        # a company defaulted before: cash and debt stay at their last values, the others are 0
-        frozen = (v == CL.O_CASH or v == CL.O_DEBT) and t > 0
-        tp = max(t - 1, 0)
-        for l in range(lanes):  # loads first, then branch-free
-            val = x[xv, l]
-            prev = full[i, c, tp, l]
-            full[i, c, t, l] = select(alive[l], val, select(frozen, prev, 0.0))
-    n_default = 0
-    for l in range(lanes):
-        n_default += alive[l] & (x[X_CAUSE, l] != CL.CAUSE_NONE)
-    for l in range(select(n_default > 0, lanes, 0)):  # defaults of this step (rare)
-        if alive[l] and x[X_CAUSE, l] != CL.CAUSE_NONE:
-            st[c, S_DM, l] = t
-            st[c, S_CAUSE, l] = x[X_CAUSE, l]
-            # exposure and loss at default (the lane's later state is not read)
-            ead = st[c, S_REV, l]
-            loss = st[c, S_REV, l] * (1.0 - cpar[c, CL.C_REV_RECOVERY])
-            for j in range(j0, j1):
-                ead += ts[j, TS_BAL, l]
-                loss += ts[j, TS_BAL, l] * (1.0 - tpar[j, CL.T_RECOVERY])
-            pflt[l, c, CL.PF_EAD] = ead
-            pflt[l, c, CL.PF_LOSS] = loss
-    # the FCF recovery rule (MODEL.md 6) and the alarm lights, where the company is still alive
-    margin_metric = cpar[c, CL.C_REC_MARGIN] > 0.5
-    threshold = cpar[c, CL.C_REC_THRESHOLD]
-    target = cpar[c, CL.C_REC_TARGET]
-    for l in range(lanes):
-        on = alive[l] & (x[X_CAUSE, l] == CL.CAUSE_NONE)
-        rec_month = st[c, S_REC_MONTH, l]
-        in_stress = st[c, S_IN_STRESS, l]
-        stress_month = st[c, S_STRESS_MONTH, l]
-        trough = st[c, S_TROUGH, l]
-        trough_month = st[c, S_TROUGH_MONTH, l]
-        ttm_rev = st[c, S_TTM_REV, l]
-        ttm_fcf = st[c, S_TTM_FCF, l]
-        ttm_int = st[c, S_TTM_INT, l]
-        first_av = st[c, S_FIRST_AV, l]
-        open_ = on & (rec_month < 0.0)
-        ratio = ttm_fcf / ttm_rev
-        metric = select(margin_metric, select(ttm_rev > 0.0, ratio, -math.inf), ttm_fcf)
-        stressed = in_stress >= 0.5
-        enter = open_ & (not stressed) & (stress_month < 0.0) & (metric < threshold)
-        lower = open_ & stressed & (metric < trough)
-        recover = open_ & stressed & (metric >= target)
-        st[c, S_IN_STRESS, l] = select(enter, 1.0, select(recover, 0.0, in_stress))
-        st[c, S_STRESS_MONTH, l] = select(enter, t, stress_month)
-        st[c, S_TROUGH, l] = select(enter | lower, metric, trough)
-        st[c, S_TROUGH_MONTH, l] = select(enter | lower, t, trough_month)
-        st[c, S_REC_MONTH, l] = select(recover, t, rec_month)
-        # company alarm lights L3 (interest / revenue >= 25 %) and L4 (RPO / debt < 0.5)
-        demand_alarm = x[X_DEMAND_ALARM, l] > 0.5
-        debt_end = x[X_DEBT_END, l]
-        l3 = (ttm_int >= 0.25 * ttm_rev) & (ttm_int > 0.0)
-        l4 = (debt_end > 0.0) & (x[X_RPO, l] < 0.5 * debt_end)
-        lev_alarm = l3 & l4
-        both = demand_alarm & lev_alarm
-        alarms[c, t, l] = select(on, CL.ALARM_ALIVE + (select(demand_alarm, CL.ALARM_DEMAND, 0)) +
-                           (select(lev_alarm, CL.ALARM_LEVERAGE, 0)) + (select(both, CL.ALARM_AVALANCHE, 0)), 0)
-        av[c, t, l] = on & both
-        st[c, S_FIRST_AV, l] = select(on & both & (first_av < 0.0), t, first_av)
+    for c in range(cpar.shape[0]):
+        x = xs[c]
+        alive = alive_all[c]
+        j0 = tptr[c]
+        j1 = tptr[c + 1]
+        # ---- the lines (RPO after this step's service), then defaults, recovery and alarms
+        for i in range(lines.shape[0]):
+            v = lines[i]
+            if v == CL.O_BTC:
+                for l in range(lanes):
+                    x[X_BTC, l] = st[c, S_BTC, l]
+            xv = LINE_ROWS[v]
+            # a company defaulted before: cash and debt stay at their last values, the others are 0
+            frozen = (v == CL.O_CASH or v == CL.O_DEBT) and t > 0
+            tp = max(t - 1, 0)
+            for l in range(lanes):  # loads first, then branch-free
+                val = x[xv, l]
+                prev = full[i, c, tp, l]
+                full[i, c, t, l] = select(alive[l], val, select(frozen, prev, 0.0))
+        n_default = 0
+        for l in range(lanes):
+            n_default += alive[l] & (x[X_CAUSE, l] != CL.CAUSE_NONE)
+        for l in range(select(n_default > 0, lanes, 0)):  # defaults of this step (rare)
+            if alive[l] and x[X_CAUSE, l] != CL.CAUSE_NONE:
+                st[c, S_DM, l] = t
+                st[c, S_CAUSE, l] = x[X_CAUSE, l]
+                # exposure and loss at default (the lane's later state is not read)
+                ead = st[c, S_REV, l]
+                loss = st[c, S_REV, l] * (1.0 - cpar[c, CL.C_REV_RECOVERY])
+                for j in range(j0, j1):
+                    ead += ts[j, TS_BAL, l]
+                    loss += ts[j, TS_BAL, l] * (1.0 - tpar[j, CL.T_RECOVERY])
+                pflt[l, c, CL.PF_EAD] = ead
+                pflt[l, c, CL.PF_LOSS] = loss
+        # the FCF recovery rule (MODEL.md 6) and the alarm lights, where the company is still alive
+        margin_metric = cpar[c, CL.C_REC_MARGIN] > 0.5
+        threshold = cpar[c, CL.C_REC_THRESHOLD]
+        target = cpar[c, CL.C_REC_TARGET]
+        for l in range(lanes):
+            on = alive[l] & (x[X_CAUSE, l] == CL.CAUSE_NONE)
+            rec_month = st[c, S_REC_MONTH, l]
+            in_stress = st[c, S_IN_STRESS, l]
+            stress_month = st[c, S_STRESS_MONTH, l]
+            trough = st[c, S_TROUGH, l]
+            trough_month = st[c, S_TROUGH_MONTH, l]
+            ttm_rev = st[c, S_TTM_REV, l]
+            ttm_fcf = st[c, S_TTM_FCF, l]
+            ttm_int = st[c, S_TTM_INT, l]
+            first_av = st[c, S_FIRST_AV, l]
+            open_ = on & (rec_month < 0.0)
+            ratio = ttm_fcf / ttm_rev
+            metric = select(margin_metric, select(ttm_rev > 0.0, ratio, -math.inf), ttm_fcf)
+            stressed = in_stress >= 0.5
+            enter = open_ & (not stressed) & (stress_month < 0.0) & (metric < threshold)
+            lower = open_ & stressed & (metric < trough)
+            recover = open_ & stressed & (metric >= target)
+            st[c, S_IN_STRESS, l] = select(enter, 1.0, select(recover, 0.0, in_stress))
+            st[c, S_STRESS_MONTH, l] = select(enter, t, stress_month)
+            st[c, S_TROUGH, l] = select(enter | lower, metric, trough)
+            st[c, S_TROUGH_MONTH, l] = select(enter | lower, t, trough_month)
+            st[c, S_REC_MONTH, l] = select(recover, t, rec_month)
+            # company alarm lights L3 (interest / revenue >= 25 %) and L4 (RPO / debt < 0.5)
+            demand_alarm = x[X_DEMAND_ALARM, l] > 0.5
+            debt_end = x[X_DEBT_END, l]
+            l3 = (ttm_int >= 0.25 * ttm_rev) & (ttm_int > 0.0)
+            l4 = (debt_end > 0.0) & (x[X_RPO, l] < 0.5 * debt_end)
+            lev_alarm = l3 & l4
+            both = demand_alarm & lev_alarm
+            alarms[c, t, l] = select(on, CL.ALARM_ALIVE + (select(demand_alarm, CL.ALARM_DEMAND, 0)) +
+                               (select(lev_alarm, CL.ALARM_LEVERAGE, 0)) + (select(both, CL.ALARM_AVALANCHE, 0)), 0)
+            av[c, t, l] = on & both
+            st[c, S_FIRST_AV, l] = select(on & both & (first_av < 0.0), t, first_av)
 
 
 @jit
@@ -826,9 +847,9 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     results do not depend on which paths share a call, and a lane the caller does not need (past
     the end of a block) only costs time.
 
-    Companies are stepped in a fixed order inside each step; contagion reads
-    counterparties' defaults from earlier steps only, so the order does not
-    change results. A defaulted company has no later flows: its full-mode lines
+    Each part of the step runs the companies in a fixed order, the operations of all, then
+    their financing, then their outcome; contagion reads counterparties' defaults from earlier
+    steps only, so the order does not change results. A defaulted company has no later flows: its full-mode lines
     after the default step are zero except cash and debt, frozen at default.
     (A lane whose company has defaulted keeps being computed along with the
     others while any lane of that company is alive; nothing of it is read:
@@ -873,8 +894,8 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     ext1 = np.empty(kpar.shape[0])
     av = np.zeros((n_comp, n_steps, NL), dtype=np.bool_)
     mk = np.empty((nm, NL))  # this step's market values, lane last
-    x = np.zeros((N_X, NL))  # per-lane values of the company step
-    x[X_ONE, :] = 1.0
+    x = np.zeros((n_comp, N_X, NL))  # per-lane values of each company's step
+    x[:, X_ONE, :] = 1.0
     drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
     init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, nxt, gfirst, gidx, gptr, covidx,
                covptr, lanes)
@@ -908,7 +929,9 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     gen = np.full(NL, math.nan)
     gen_factor = np.ones(NL)
     inv_gen = np.ones(NL)
-    alive = np.zeros(NL, dtype=np.bool_)
+    alive = np.zeros((n_comp, NL), dtype=np.bool_)  # company c alive at the start of the step, by lane
+    n_alive = np.empty(n_comp, dtype=np.int64)  # the lanes where it is
+    nend = np.empty(n_comp, dtype=np.int64)  # planned vintages nxt[c] .. nend[c] - 1 are bought in the step
     bought = np.empty(NL, dtype=np.bool_)
     for t in range(n_steps):
         skey = step_key(t, 0)  # the generator's counter hash of this step, shared by every company stream
@@ -921,34 +944,37 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             if t >= lag - 1:
                 prev = select(t - lag >= 0, buf[l, t - lag, L.V_INFERENCE], c0)
                 l1 = mk[L.V_INFERENCE, l] > l1_factor * prev
-            x[X_DEMAND_ALARM, l] = select(l1 and mk[L.V_GM, l] < 0.5, 1.0, 0.0)
+            demand_alarm = select(l1 and mk[L.V_GM, l] < 0.5, 1.0, 0.0)
             if mk[L.V_GEN, l] != gen[l]:  # generation launches are rare: pow only when the count changes
                 gen[l] = mk[L.V_GEN, l]
                 gen_factor[l] = (1.0 - drop) ** gen[l]  # FS_CAP x gen_factor is a vintage's relative price
                 inv_gen[l] = 1.0 / gen_factor[l]  # the generation factor of a vintage bought now
-            x[X_SURPRISE, l] = math.log(mk[L.V_DEMAND, l]) - dle[t]
+            surprise = math.log(mk[L.V_DEMAND, l]) - dle[t]
+            for c in range(n_comp):
+                x[c, X_DEMAND_ALARM, l] = demand_alarm
+                x[c, X_SURPRISE, l] = surprise
         for c in range(n_comp):
-            n_alive = 0
+            n = 0
             for l in range(lanes):
-                alive[l] = st[c, S_DM, l] < 0.0
-                n_alive += alive[l]
-            if n_alive == 0:  # defaulted in every lane: only the lines of a defaulted company
-                _outcome(c, t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms, av)
-                continue
-            # ---- the company step of every lane: company c, alive at the start of step t in the lanes
-            # where alive[l]. Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t).
-            # Each section is a loop over the lanes, branch-free where it runs every step (LLVM
-            # vectorises those); what is rare or calls out (draws, maturities, default) is a plain loop.
-            nx = nxt[c]  # planned vintages nx .. ne - 1 are bought (or cancelled) in this step
-            ne = nx
+                alive[c, l] = st[c, S_DM, l] < 0.0
+                n += alive[c, l]
+            n_alive[c] = n
+            ne = nxt[c]
             while ne < fptr[c + 1] and fpar[ne, CL.F_MONTH] == t:
                 ne += 1
-            _operations(c, t, nx, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr,
-                        subsidy, cpar, kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, x, st, fs)
-            _financing(c, t, nx, ne, lanes, dt, W, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr, bought,
-                       x, st, ts, fs, sched, ring)
-            nxt[c] = ne
-            _outcome(c, t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms, av)
+            nend[c] = ne
+        # ---- the company step of every lane: each part steps every company in turn, company c where
+        # it is alive at the start of step t (alive[c]; a company defaulted in every lane only gets its
+        # lines). Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t), so
+        # the order of the companies does not matter.
+        _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy, cpar,
+                    kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, x, st, fs)
+        _financing(t, lanes, dt, W, n_alive, nxt, nend, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr,
+                   bought, x, st, ts, fs, sched, ring)
+        for c in range(n_comp):
+            if n_alive[c] > 0:
+                nxt[c] = nend[c]
+        _outcome(t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms, av)
 
     # per-path results
     for l in range(lanes):
