@@ -128,13 +128,13 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     # second process (the kernel loads them from the cache; measured in docs/performance.md)
     f1, f2, f3, f4 = (np.zeros((1,) * d) for d in range(1, 5))
     i1, i2 = np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
-    b1, b2, b3 = (np.zeros((1,) * d, dtype=np.bool_) for d in range(1, 4))
+    b1, b2 = (np.zeros((1,) * d, dtype=np.bool_) for d in range(1, 3))
     u3 = np.zeros((1, 1, 1), dtype=np.uint64)
     skey = np.uint64(0)
     hours, W = float(mi.dt), int(mi.months_per_step)  # a float64 and an int64
     plan.here.append((_financing, sig(
         i, i, mi.dt, W, i1, i1, i1, b2, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f3, f3, f3, f3, f4, f4)))
-    plan.here.append((_outcome, sig(i, i, lines, b2, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al, b3)))
+    plan.here.append((_outcome, sig(i, i, lines, b2, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al)))
     market_types, company_types = lane_argtypes(mi, ci)
     plan.here.append((companies_lanes, company_types))
     plan.elsewhere.append((init_state, sig(

@@ -750,14 +750,13 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
 
 
 @jit_noalias
-def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pflt, alarms, av):
+def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pflt, alarms):
     """Every company in step ``t``, every lane, after :func:`_financing`: the output lines, the
     defaults of the step (with exposure and loss), the FCF recovery rule and the alarm lights (a
     company alive in no lane: its lines only)."""
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     full = trailing1(full, NL)
     alarms = trailing1(alarms, NL)
-    av = trailing1(av, NL)
     xs = trailing2(xs, N_X, NL)
     alive_all = trailing1(alive_all, NL)
     st = trailing2(st, N_S, NL)
@@ -832,7 +831,6 @@ def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pfl
             both = demand_alarm & lev_alarm
             alarms[c, t, l] = select(on, CL.ALARM_ALIVE + (select(demand_alarm, CL.ALARM_DEMAND, 0)) +
                                (select(lev_alarm, CL.ALARM_LEVERAGE, 0)) + (select(both, CL.ALARM_AVALANCHE, 0)), 0)
-            av[c, t, l] = on & both
             st[c, S_FIRST_AV, l] = select(on & both & (first_av < 0.0), t, first_av)
 
 
@@ -892,7 +890,6 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     kcancel = np.zeros((kpar.shape[0], NL), dtype=np.bool_)
     ext_step = np.empty((kpar.shape[0], NL))
     ext1 = np.empty(kpar.shape[0])
-    av = np.zeros((n_comp, n_steps, NL), dtype=np.bool_)
     mk = np.empty((nm, NL))  # this step's market values, lane last
     x = np.zeros((n_comp, N_X, NL))  # per-lane values of each company's step
     x[:, X_ONE, :] = 1.0
@@ -974,7 +971,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         for c in range(n_comp):
             if n_alive[c] > 0:
                 nxt[c] = nend[c]
-        _outcome(t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms, av)
+        _outcome(t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms)
 
     # per-path results
     for l in range(lanes):
@@ -1015,7 +1012,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 pint[l, c, CL.P_ALL_N] += 1
                 if hit:
                     pint[l, c, CL.P_ALL_DEF12] += 1
-                if av[c, t, l]:
+                if alarms[c, t, l] & CL.ALARM_AVALANCHE:  # lit only where the company is alive
                     pint[l, c, CL.P_AV_N] += 1
                     if hit:
                         pint[l, c, CL.P_AV_DEF12] += 1
