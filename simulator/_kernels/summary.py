@@ -21,9 +21,8 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
     chunk, against 55 MB as float64 values), which :func:`hist_rows` folds
     into the histograms; and the exact range of each row per slot, in the
     order of :func:`lower` (``-0.0 < 0.0``), so that it does not depend on
-    the order of the paths (as integer order keys, :func:`order_key`, reduced
-    over a lane group's lanes into the row's running extremes, which
-    :func:`fold_range` folds into the slot's range once the slot is done).
+    the order of the paths (over a lane group's lanes as integer order keys,
+    :func:`order_key`).
 
   Each ``[var, step]`` row is contiguous over the paths, so the readers
   (:func:`hist_rows`, :mod:`simulator._kernels.quantiles`) stream whole
@@ -152,11 +151,8 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     bits_flat = band_bits.reshape(nv * n_steps * NL)
     code = np.empty((nv, n_steps, NL), dtype=np.int16)
     code_flat = code.reshape(nv * n_steps * NL)
-    # sketch: each row's least and greatest band value so far in the open slot, as order keys
-    # (NaN skipped); folded into the slot's range once, when the slot is done (fold_range)
-    key_lo = np.empty((nv, n_steps), dtype=np.int64)
-    key_hi = np.empty((nv, n_steps), dtype=np.int64)
-    open_slot = -1
+    key_float = np.empty(2)  # a key's value back as a float
+    key_bits = key_float.view(np.int64)
     for p0 in range(p_begin, p_end, NL):
         nl = min(NL, p_end - p0)  # lanes past p_end repeat the last path; their results are dropped
         slot = p0 // block  # the same for every lane: blocks are whole lane groups
@@ -200,14 +196,6 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                     for l in range(lanes):
                         band[v, t, l] = select(fp[0, c, t, l] > 0.5, fp[1 + k, c, t, l], math.nan)
         if sketch:  # the bins of the paths' band values (one flat loop, vectorised), and their range
-            if slot != open_slot:  # a new slot: the last one's range is complete
-                if open_slot >= 0:
-                    fold_range(key_lo, key_hi, vmin[open_slot], vmax[open_slot])
-                for v in range(nv):
-                    for t in range(n_steps):
-                        key_lo[v, t] = KEY_NONE_LO
-                        key_hi[v, t] = KEY_NONE_HI
-                open_slot = slot
             if nl < NL:  # lanes past the last path (their company values are not a path's): skipped
                 for v in range(nv):
                     for t in range(n_steps):
@@ -222,8 +210,8 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                         bins[v, t, p0 + l] = code[v, t, l]
                     # the row's extremes over the lanes, as integer order keys (NaN skipped):
                     # integer min and max reductions, which LLVM vectorises
-                    k_lo = key_lo[v, t]
-                    k_hi = key_hi[v, t]
+                    k_lo = KEY_NONE_LO
+                    k_hi = KEY_NONE_HI
                     for l in range(lanes):
                         x = band[v, t, l]
                         k = order_key(band_bits[v, t, l])
@@ -231,16 +219,19 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                         k_max = select(x == x, k, KEY_NONE_HI)
                         k_lo = select(k_min < k_lo, k_min, k_lo)
                         k_hi = select(k_max > k_hi, k_max, k_hi)
-                    key_lo[v, t] = k_lo
-                    key_hi[v, t] = k_hi
+                    if k_lo <= k_hi:  # a value in the row: fold into the slot's range
+                        key_bits[0] = order_key(k_lo)
+                        key_bits[1] = order_key(k_hi)
+                        vmin[slot, v, t] = select(lower(key_float[0], vmin[slot, v, t]), key_float[0],
+                                                  vmin[slot, v, t])
+                        vmax[slot, v, t] = select(lower(vmax[slot, v, t], key_float[1]), key_float[1],
+                                                  vmax[slot, v, t])
         else:  # the band values of the paths: q0 .. q0 + nl - 1 of the whole run
             q0 = voff + p0
             for v in range(nv):
                 for t in range(n_steps):
                     for l in range(nl):
                         vals[v, t, q0 + l] = band[v, t, l]
-    if open_slot >= 0:
-        fold_range(key_lo, key_hi, vmin[open_slot], vmax[open_slot])
 
 
 @jit_ir_inline
@@ -256,22 +247,6 @@ def order_key(b):
     do in the order of :func:`lower` (``-0.0 < 0.0``); the map is its own inverse (a key's float
     bits are ``order_key(key)``)."""
     return b ^ ((b >> 63) & 0x7FFFFFFFFFFFFFFF)
-
-
-@jit
-def fold_range(key_lo, key_hi, vmin, vmax):
-    """Fold the least and greatest order keys of each row, ``key_lo[v, t]`` and ``key_hi[v, t]``
-    (:data:`KEY_NONE_LO` and :data:`KEY_NONE_HI` where the row had no value), into its range
-    ``vmin[v, t]``, ``vmax[v, t]`` (in the order of :func:`lower`)."""
-    key_float = np.empty(2)  # a key's value back as a float
-    key_bits = key_float.view(np.int64)
-    for v in range(key_lo.shape[0]):
-        for t in range(key_lo.shape[1]):
-            if key_lo[v, t] <= key_hi[v, t]:  # a value in the row
-                key_bits[0] = order_key(key_lo[v, t])
-                key_bits[1] = order_key(key_hi[v, t])
-                vmin[v, t] = select(lower(key_float[0], vmin[v, t]), key_float[0], vmin[v, t])
-                vmax[v, t] = select(lower(vmax[v, t], key_float[1]), key_float[1], vmax[v, t])
 
 
 @jit_ir_inline
