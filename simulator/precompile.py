@@ -9,19 +9,20 @@ is compiled, and numba's on-disk cache (``NUMBA_CACHE_DIR``) is shared
 between processes. So when the cache lacks them, :func:`compile_ahead`
 
 1. starts ``python -m simulator.precompile`` and sends it the company
-   kernel's opening state and first part, the market kernel and the
-   reduction kernels, with the exact signatures the run will call them
-   with; that process compiles them into the cache and exits;
-2. compiles the company kernel's other two parts and the kernel itself in
-   this process meanwhile;
+   kernel's opening state and two of its step's three parts, the market
+   kernel and the reduction kernels, with the exact signatures the run will
+   call them with; that process compiles them into the cache and exits;
+2. compiles the third part and the company kernel itself in this process
+   meanwhile;
 
-and the run goes on as usual: the block kernel gets the market and company
-kernels as function values (:func:`lane_kernels`,
-:mod:`simulator._kernels.fnvalue`), so it does not compile their code again,
-and numba loads from the cache what the second process compiled. If the
-second process is not done by then, or failed, numba compiles what is
-missing here, as it would have anyway. Compiled code does not depend on
-which process compiled it, so results are the same bits.
+and the run goes on as usual: the company kernel gets the step's parts, and
+the block kernel the market and company kernels, as function values
+(:func:`part_kernels`, :func:`lane_kernels`,
+:mod:`simulator._kernels.fnvalue`), so that no kernel compiles another's
+code again, and numba loads from the cache what the second process
+compiled. If the second process is not done by then, or failed, numba
+compiles what is missing here, as it would have anyway. Compiled code does
+not depend on which process compiled it, so results are the same bits.
 
 The signatures are those of the calls in
 :func:`simulator._kernels.company.companies_lanes`,
@@ -33,7 +34,7 @@ arguments of the same types. ``tests/test_precompile.py`` checks that
 summary runs in both regimes and the fused engine compile exactly these
 signatures, so a drift shows there, not as a slower first run. Used by
 :func:`simulator.stream.run_summary` and :func:`simulator.engine.run`;
-measured in ``docs/performance.md`` sections 11 to 13.
+measured in ``docs/performance.md`` sections 11 to 14.
 """
 
 from __future__ import annotations
@@ -54,6 +55,50 @@ class Plan:
 
     here: list = field(default_factory=list)
     elsewhere: list = field(default_factory=list)
+
+
+def part_argtypes(mi, ci) -> tuple[tuple, tuple, tuple]:
+    """The argument types of the company step's three parts,
+    :func:`~simulator._kernels.company._operations`, :func:`~simulator._kernels.company._financing`
+    and :func:`~simulator._kernels.company._outcome`, as
+    :func:`~simulator._kernels.company.companies_lanes` calls them with its own scratch arrays."""
+    from numba import typeof
+
+    from simulator._kernels.company import NL
+    from simulator._kernels.summary import SUMMARY_LINES
+
+    def sig(*args):
+        return tuple(typeof(a) for a in args)
+
+    n, nc = mi.n_steps, ci.n
+    i = 0  # an int64 (a step, lane or row count)
+    dle = subsidy = np.zeros(n)
+    no_shocks = np.zeros((0, 0, 0))
+    lines = np.array(SUMMARY_LINES, dtype=np.int64)
+    al = np.empty((nc, n, NL), dtype=np.int8)
+    f1, f2, f3, f4 = (np.zeros((1,) * d) for d in range(1, 5))
+    i1, i2 = np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+    b1, b2 = (np.zeros((1,) * d, dtype=np.bool_) for d in range(1, 3))
+    u3 = np.zeros((1, 1, 1), dtype=np.uint64)
+    skey = np.uint64(0)
+    hours, W = float(mi.dt), int(mi.months_per_step)  # a float64 and an int64
+    operations = sig(i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, dle, subsidy, ci.cpar, ci.kpar,
+                     ci.kptr, ci.fpar, i1, i1, b2, f2, i2, i1, i1, f3, f3, f3)
+    financing = sig(i, i, mi.dt, W, i1, i1, i1, b2, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f3, f3, f3,
+                    f3, f4, f4)
+    outcome = sig(i, i, lines, b2, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al)
+    return operations, financing, outcome
+
+
+def part_kernels(mi, ci) -> tuple:
+    """The company step's three parts as the function values
+    :func:`~simulator._kernels.company.companies_lanes` calls
+    (:class:`~simulator._kernels.fnvalue.CompiledKernel`: each compiled once, not again inside the
+    company kernel)."""
+    from simulator._kernels.company import _financing, _operations, _outcome
+    from simulator._kernels.fnvalue import CompiledKernel
+
+    return tuple(CompiledKernel(d, t) for d, t in zip((_operations, _financing, _outcome), part_argtypes(mi, ci)))
 
 
 def lane_argtypes(mi, ci, shocks=None) -> tuple[tuple, tuple]:
@@ -78,26 +123,27 @@ def lane_argtypes(mi, ci, shocks=None) -> tuple[tuple, tuple]:
     company = (mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, buf, mi.params, dle, dle, dle, ci.cpar, ci.kpar,
                ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, shocks, np.zeros(0, dtype=np.int64),
                np.empty((NL, nc, CL.N_PINT), dtype=np.int64), np.empty((NL, nc, CL.N_PFLT)),
-               np.empty((nc, n, NL), dtype=np.int8), np.zeros((1, nc, n, NL)))
+               np.empty((nc, n, NL), dtype=np.int8), np.zeros((1, nc, n, NL))) + part_kernels(mi, ci)
     return tuple(typeof(a) for a in market), tuple(typeof(a) for a in company)
 
 
 def lane_kernels(mi, ci, shocks=None) -> tuple:
-    """:func:`~simulator._kernels.engine.market_lanes` and
-    :func:`~simulator._kernels.company.companies_lanes` as the function values the block kernels
-    call (:class:`~simulator._kernels.fnvalue.CompiledKernel`: each compiled once, not again inside
-    each block kernel)."""
+    """:func:`~simulator._kernels.engine.market_lanes`,
+    :func:`~simulator._kernels.company.companies_lanes` and the company step's three parts as the
+    function values the block kernels call and pass on
+    (:class:`~simulator._kernels.fnvalue.CompiledKernel`: each compiled once, not again inside each
+    caller)."""
     from simulator._kernels.company import companies_lanes
     from simulator._kernels.engine import market_lanes
     from simulator._kernels.fnvalue import CompiledKernel
 
     market, company = lane_argtypes(mi, ci, shocks)
-    return CompiledKernel(market_lanes, market), CompiledKernel(companies_lanes, company)
+    return (CompiledKernel(market_lanes, market), CompiledKernel(companies_lanes, company)) + part_kernels(mi, ci)
 
 
 def kernel_plan(mi, ci, bands: str | None) -> Plan:
-    """The kernels a run calls, with the argument types of those calls: two parts of the company
-    kernel and the kernel itself for this process, the others for the second one.
+    """The kernels a run calls, with the argument types of those calls: a part of the company step
+    and the company kernel for this process, the others for the second one.
 
     ``bands``: ``"exact"`` or ``"sketch"`` for a summary-mode run
     (:func:`simulator.stream.run_summary`, its band kernels included); None for
@@ -106,42 +152,30 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     """
     from numba import typeof
 
-    from simulator._kernels.company import NL, _financing, _operations, _outcome, companies_lanes, init_state
+    from simulator._kernels.company import _financing, _operations, _outcome, companies_lanes, init_state
     from simulator._kernels.engine import market_lanes
     from simulator._kernels.quantiles import exact_rows, sketch_rows
-    from simulator._kernels.summary import SUMMARY_LINES, hist_rows
+    from simulator._kernels.summary import hist_rows
     from simulator.stream import _band_buffer
 
     def sig(*args):
         return tuple(typeof(a) for a in args)
 
-    n, nc = mi.n_steps, ci.n
-    i = 0  # an int64 (a path or row index)
-    dle = subsidy = np.zeros(n)
-    # the arrays the company kernel passes its parts
-    no_shocks = np.zeros((0, 0, 0))
-    lines = np.array(SUMMARY_LINES, dtype=np.int64)
-    al = np.empty((nc, n, NL), dtype=np.int8)
+    i = 0  # an int64 (a row index)
     plan = Plan()
-    # the company kernel and its parts, called with its own scratch arrays (company.companies_lanes):
-    # two parts here, then the kernel itself; the opening state and the other part first in the
-    # second process (the kernel loads them from the cache; measured in docs/performance.md)
-    f1, f2, f3, f4 = (np.zeros((1,) * d) for d in range(1, 5))
-    i1, i2 = np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
-    b1, b2 = (np.zeros((1,) * d, dtype=np.bool_) for d in range(1, 3))
-    u3 = np.zeros((1, 1, 1), dtype=np.uint64)
-    skey = np.uint64(0)
-    hours, W = float(mi.dt), int(mi.months_per_step)  # a float64 and an int64
-    plan.here.append((_financing, sig(
-        i, i, mi.dt, W, i1, i1, i1, b2, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f3, f3, f3, f3, f4, f4)))
-    plan.here.append((_outcome, sig(i, i, lines, b2, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al)))
+    # the company step: one part here, then the kernel, which calls the parts as function values
+    # (it only needs their types) and links the opening state, which the second process compiles
+    # first (measured in docs/performance.md, section 14), then the other two parts
+    operations, financing, outcome = part_argtypes(mi, ci)
     market_types, company_types = lane_argtypes(mi, ci)
+    plan.here.append((_financing, financing))
     plan.here.append((companies_lanes, company_types))
+    f3, f4 = np.zeros((1, 1, 1)), np.zeros((1, 1, 1, 1))
+    i1, i2 = np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
     plan.elsewhere.append((init_state, sig(
         ci.cpar, ci.tpar, ci.tptr, ci.fpar, ci.fptr, mi.dt, f3, f4, f3, f3, f4, i1, i2, i1, i1, i1, i1, i)))
-    plan.elsewhere.append((_operations, sig(
-        i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, dle, subsidy, ci.cpar, ci.kpar, ci.kptr,
-        ci.fpar, i1, i1, b2, f2, i2, i1, i1, f3, f3, f3)))
+    plan.elsewhere.append((_operations, operations))
+    plan.elsewhere.append((_outcome, outcome))
     plan.elsewhere.append((market_lanes, market_types))  # with the market kernel it calls
     # band kernels, called from Python (only dtype, dimensions and layout make a type: small arrays do)
     vals = _band_buffer(1, 1, 8)

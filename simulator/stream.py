@@ -190,7 +190,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
         c_max = np.empty((n_slots, nv, n))
         v_min = np.full((nv, n), np.inf)
         v_max = np.full((nv, n), -np.inf)
-    market_step, company_step = lane_kernels(mi, ci)
+    step_kernels = lane_kernels(mi, ci)  # market, company, and the company step's three parts
     dle = np.ascontiguousarray(mi.demand_log_expected, dtype=float)
     net_hr = np.ascontiguousarray(mi.network_hashrate, dtype=float)
     subsidy = np.ascontiguousarray(mi.block_subsidy, dtype=float)
@@ -205,7 +205,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
             args = (mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
                     mi.btc_series, mi.rate_series, dle, net_hr, subsidy, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
                     ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, vals,
-                    path0, bins, c_min, c_max, market_step, company_step)
+                    path0, bins, c_min, c_max) + step_kernels
             run_blocks(summary_block, m, args, block=block)
             for s in range(-(-m // block)):  # global block order: the same additions for any chunking
                 msum += c_sums[s]

@@ -58,6 +58,10 @@ from simulator._kernels.summary import summary_block
 ir = "".join(summary_block.overloads[sig].library.get_llvm_str() for sig in summary_block.signatures)
 report["defined"] = sorted(set(re.findall(r"^define [^@]*@[^(]*?(market_path|market_lanes|companies_lanes|_financing)",
                                           ir, re.M)))
+# the company kernel calls its step's parts as function values: their code is not in its module
+from simulator._kernels.company import companies_lanes
+ir = "".join(companies_lanes.overloads[sig].library.get_llvm_str() for sig in companies_lanes.signatures)
+report["company_defined"] = sorted(set(re.findall(r"^define [^@]*@[^(]*?(_operations|_financing|_outcome)", ir, re.M)))
 # the fused engine (--output full) calls the market and company kernels with the same types
 from simulator.engine import run
 res = run(sc, inputs=mi, companies=ci, full=True)
@@ -97,13 +101,21 @@ def test_block_kernel_does_not_compile_the_lane_kernels_again(cold):
     assert report["defined"] == []
 
 
+def test_company_kernel_does_not_compile_its_parts_again(cold):
+    """The company kernel gets its step's three parts as function values: none of their code is
+    linked into its module (each is compiled once, on its own, and the cold run's two processes
+    share them out)."""
+    report, _ = cold
+    assert report["company_defined"] == []
+
+
 def test_second_process_compiles_the_rest(cold):
     report, _ = cold
-    # cold cache: the second process compiled two parts of the company kernel, the market kernels
-    # and the band kernels; this one loaded them
+    # cold cache: the second process compiled the company kernel's opening state and two parts of
+    # its step, the market kernels and the band kernels; this one loaded them
     assert report["sketch"]["child"] == 0
-    assert report["sketch"]["loaded"] == {"init_state": [1, 0], "_operations": [1, 0], "market_lanes": [1, 0],
-                                          "hist_rows": [1, 0], "sketch_rows": [1, 0]}
+    assert report["sketch"]["loaded"] == {"init_state": [1, 0], "_operations": [1, 0], "_outcome": [1, 0],
+                                          "market_lanes": [1, 0], "hist_rows": [1, 0], "sketch_rows": [1, 0]}
     # the company kernel is compiled by then: nothing to overlap, exact_rows compiles here as usual
     assert report["exact"]["child"] is None
     assert report["exact"]["loaded"]["exact_rows"] == [0, 1]

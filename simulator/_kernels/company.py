@@ -26,8 +26,10 @@ lane of that company is alive; nothing of it is read after its default.
 The step is three separately compiled functions, :func:`_operations`,
 :func:`_financing` and :func:`_outcome`, called by the driver
 :func:`companies_lanes` once per step and 16 paths, each stepping every
-company in turn (a cold run compiles them on two cores:
-:mod:`simulator.precompile`). A call passes some 200 machine words (an array
+company in turn. The driver gets them as function values
+(:func:`simulator.precompile.part_kernels`), so it does not compile their
+code again, and a cold run compiles them on two cores
+(:mod:`simulator.precompile`). A call passes some 200 machine words (an array
 argument is 7 to 11 of them): calling the parts once per company as well
 made a whole summary-mode run 10-20 % slower (``docs/performance.md``). They are compiled with
 :data:`~simulator._kernels._jit.jit_noalias`: every array they get is one the driver allocates
@@ -836,7 +838,8 @@ def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pfl
 
 @jit
 def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dle, net_hr, subsidy,
-                    cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pint, pflt, alarms, full):
+                    cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pint, pflt, alarms, full,
+                    operations, financing, outcome):
     """Run every company over every step of ``NL`` market paths at once, one per lane.
 
     Lane ``l`` is global path ``gpath0 + l`` (local ``p_local0 + l`` in ``shocks``; a lane past the
@@ -858,6 +861,10 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     0 otherwise), ``full[i, c, t, l]`` (float64: line ``lines[i]``, an ``O_*`` index; ``lines``
     empty: none). All are written in full here, and must not overlap one another (the step's parts
     are compiled on that assumption: :data:`~simulator._kernels._jit.jit_noalias`).
+
+    ``operations``, ``financing``, ``outcome``: :func:`_operations`, :func:`_financing` and
+    :func:`_outcome` as function values (:func:`simulator.precompile.part_kernels`), so that this
+    kernel does not compile their code again.
     """
     n_comp = cpar.shape[0]
     W = 12 // mps
@@ -964,14 +971,14 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         # it is alive at the start of step t (alive[c]; a company defaulted in every lane only gets its
         # lines). Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t), so
         # the order of the companies does not matter.
-        _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy, cpar,
+        operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy, cpar,
                     kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, x, st, fs)
-        _financing(t, lanes, dt, W, n_alive, nxt, nend, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr,
+        financing(t, lanes, dt, W, n_alive, nxt, nend, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr,
                    bought, x, st, ts, fs, sched, ring)
         for c in range(n_comp):
             if n_alive[c] > 0:
                 nxt[c] = nend[c]
-        _outcome(t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms)
+        outcome(t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms)
 
     # per-path results
     for l in range(lanes):

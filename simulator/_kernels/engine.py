@@ -23,12 +23,12 @@ from simulator._kernels.market import market_path
 
 def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
              dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full,
-             market_out, pint, pflt, alarms, full, market_step, company_step):
+             market_out, pint, pflt, alarms, full, market_step, company_step, operations, financing, outcome):
     """Every path of ``pint.shape[0]``, in blocks on numba's thread count (arguments: :func:`simulate_block`)."""
     run_blocks(simulate_block, pint.shape[0],
                (k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series, dle, net_hr,
                 subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full, market_out, pint, pflt,
-                alarms, full, market_step, company_step))
+                alarms, full, market_step, company_step, operations, financing, outcome))
 
 
 @jit
@@ -60,7 +60,7 @@ def lane_scalars(l, p, pi, pf, pint, pflt):
 @jit
 def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
              dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, do_full,
-             market_out, pint, pflt, alarms, full, market_step, company_step):
+             market_out, pint, pflt, alarms, full, market_step, company_step, operations, financing, outcome):
     """Simulate local paths ``p_begin .. p_end - 1`` (global ``path0 + p``).
 
     Parameters
@@ -95,6 +95,8 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
         :func:`~simulator._kernels.engine.market_lanes` and
         :func:`~simulator._kernels.company.companies_lanes`, compiled for the arguments they get
         here (:func:`simulator.precompile.lane_kernels`).
+    operations, financing, outcome : :class:`~simulator._kernels.fnvalue.CompiledKernel`
+        The company step's three parts, passed on to ``company_step``.
     """
     keep_market = market_out.shape[1] > 0
     n_comp = cpar.shape[0]
@@ -112,7 +114,8 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
         market_step(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series, shocks,
                      buf)
         company_step(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
-                     cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pi, pf, al, fp)
+                     cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pi, pf, al, fp, operations, financing,
+                     outcome)
         for l in range(nl):
             p = p0 + l
             if keep_market:

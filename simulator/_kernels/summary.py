@@ -102,7 +102,8 @@ def bin_index(x):
 @jit
 def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series,
                   rate_series, dle, net_hr, subsidy, cpar, kpar, kptr, tpar, tptr, fpar, fptr, block,
-                  pint, pflt, counts, sums, vals, voff, bins, vmin, vmax, market_step, company_step):
+                  pint, pflt, counts, sums, vals, voff, bins, vmin, vmax, market_step, company_step, operations,
+                  financing, outcome):
     """Simulate chunk-local paths ``p_begin .. p_end - 1`` (global ``path0 + p``) and reduce them.
 
     Parameters
@@ -129,6 +130,8 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
         :func:`~simulator._kernels.engine.market_lanes` and
         :func:`~simulator._kernels.company.companies_lanes`, compiled for the arguments they get
         here (:func:`simulator.precompile.lane_kernels`).
+    operations, financing, outcome : :class:`~simulator._kernels.fnvalue.CompiledKernel`
+        The company step's three parts, passed on to ``company_step``.
     """
     n_comp = cpar.shape[0]
     nm = L.N_MARKET_VARS
@@ -163,7 +166,8 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                 for v in range(nm):
                     sums[slot, v, t] += buf[l, t, v]
         company_step(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
-                     cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp)
+                     cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp, operations, financing,
+                     outcome)
         for l in range(nl):
             lane_scalars(l, p0 + l, pi, pf, pint, pflt)
         for c in range(n_comp):  # integer counts: any order of addition gives the same numbers
