@@ -8,9 +8,14 @@ Lanes
 Every per-path value of the company step is an array over the lanes (the
 last axis of the state arrays), and each section of the step is a loop over
 the lanes, written without branches where it runs every step: values are
-loaded first, conditions are combined with ``&``/``|``, and ``a if c else b``
-is :func:`~simulator._kernels.select.select`, an LLVM ``select``. LLVM turns
-those loops into AVX2 code, four paths per instruction. A lane goes through
+loaded first, conditions are combined with ``&``/``|`` (never ``and``/``or``,
+whose short circuit is control flow), and ``a if c else b`` is
+:func:`~simulator._kernels.select.select`, an LLVM ``select``; a value
+stored back where it was loaded from unless ``c`` holds is
+:func:`~simulator._kernels.select.update` (``a[i] = update(c, v, a[i])``),
+which keeps LLVM from turning the store into a slow masked one. LLVM turns
+those loops into AVX2 code, four paths per instruction, with plain loads
+and stores only (no ``vmaskmovpd``). A lane goes through
 exactly the operations, in the same order, of a path stepped alone, so the
 results are the same bits as a path-by-path kernel, whatever paths share a
 call (tested against the numpy reference, and across thread counts,
@@ -70,7 +75,7 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import fexp
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline, jit_ir_inline, jit_noalias
-from simulator._kernels.select import select, trailing1, trailing2
+from simulator._kernels.select import select, trailing1, trailing2, update
 from simulator._kernels.rng import NORMAL, UNIFORM, step_key, stream_base, variate_at
 
 #: Hours in a month (8766 / 12).
@@ -180,7 +185,7 @@ def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
     n = sched.shape[1]
     for l in range(lanes):
         bought[l] = fs[j, FS_STATUS, l] == 0.0
-        fs[j, FS_STATUS, l] = select(bought[l], 1.0, fs[j, FS_STATUS, l])
+        fs[j, FS_STATUS, l] = update(bought[l], 1.0, fs[j, FS_STATUS, l])
     first = int(fpar[j, CL.F_DEP_FIRST])
     end = int(fpar[j, CL.F_DEP_END])
     rate = fpar[j, CL.F_DEP_RATE]
@@ -208,9 +213,9 @@ def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
     if g > 0.0:
         cap = g * (1.0 - fpar[j, CL.F_CONTRACTED]) * fpar[j, CL.F_PRICE_FACTOR]
         for l in range(lanes):
-            fs[j, FS_BOOK, l] = select(bought[l], basis, fs[j, FS_BOOK, l])
-            fs[j, FS_RATE, l] = select(bought[l], rate, fs[j, FS_RATE, l])
-            fs[j, FS_CAP, l] = select(bought[l], cap * rel0[l], fs[j, FS_CAP, l])
+            fs[j, FS_BOOK, l] = update(bought[l], basis, fs[j, FS_BOOK, l])
+            fs[j, FS_RATE, l] = update(bought[l], rate, fs[j, FS_RATE, l])
+            fs[j, FS_CAP, l] = update(bought[l], cap * rel0[l], fs[j, FS_CAP, l])
 
 
 @jit
@@ -372,12 +377,12 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
             for l in range(lanes):
                 if cpty >= 0:
                     dmc = st[cpty, S_DM, l]
-                    gone = dmc >= 0.0 and dmc < t
+                    gone = (dmc >= 0.0) & (dmc < t)
                 else:
                     gone = ext_step[j, l] < t
-                cancel = kcancel[j, l] or gone
+                cancel = update(gone, True, kcancel[j, l])  # once cancelled, for good
                 kcancel[j, l] = cancel
-                on = active and not cancel
+                on = active & (not cancel)
                 old = x[X_CONTRACT_REV, l]
                 x[X_CONTRACT_REV, l] = old + (select(on, amt, 0.0))
                 old = x[X_NONCASH, l]
@@ -436,12 +441,12 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
                 x[X_DEP, l] = old + (select(charged, d, 0.0))
                 old = x[X_IMP, l]
                 x[X_IMP, l] = old + (select(impaired, spot_book - value, 0.0))
-                fs[j, FS_RATE, l] = select(impaired, rate, old_rate)
-                book = select(charged, select(impaired, b2, b1), book)
+                fs[j, FS_RATE, l] = update(impaired, rate, old_rate)
+                book = update(charged, select(impaired, b2, b1), book)
                 fs[j, FS_BOOK, l] = book
                 # cancelled, or nothing left to charge or earn: skip it from now on if it leads the lane
                 keep = held & ((book > 0.0) | (age + 1.0 < econ))
-                gfirst[c, l] = select((q == gf) & (not keep), q + 1, gf)
+                gfirst[c, l] = update((q == gf) & (not keep), q + 1, gf)
 
         # mining, curtailed in a step whose hashprice does not cover the mining fleet's power;
         # core revenue (GBM); AI revenue
@@ -469,7 +474,7 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
             btc_price = mk[L.V_BTC, l]
             power_px = cpar[c, CL.C_PUE] * cpar[c, CL.C_POWER_FACTOR] * mk[L.V_POWER, l] * hours  # USD/MW of IT load
             x[X_POWER_PX, l] = power_px
-            mining = has_hash and mined * btc_price > cpar[c, CL.C_MINING_MW] * power_px
+            mining = has_hash & (mined * btc_price > cpar[c, CL.C_MINING_MW] * power_px)
             mining_rev = select(mining, mined * btc_price, 0.0)
             x[X_MINING_MW, l] = select(mining, cpar[c, CL.C_MINING_MW], 0.0)
             old = st[c, S_BTC, l]
@@ -528,14 +533,12 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
         for l in range(lanes):
             x[X_COMMITTED, l] = cpar[c, CL.C_MAINT_CAPEX] + cpar[c, CL.C_MAINT_SHARE] * x[X_REVENUE, l]
             x[X_UNCOMMITTED, l] = 0.0
-        for j in range(nx, ne):
-            committed = fpar[j, CL.F_COMMITTED] > 0.5
+        for j in range(nx, ne):  # the planned vintages still to buy (not cancelled)
+            row = X_COMMITTED if fpar[j, CL.F_COMMITTED] > 0.5 else X_UNCOMMITTED
+            capex = fpar[j, CL.F_CAPEX]
             for l in range(lanes):
-                if fs[j, FS_STATUS, l] == 0.0:
-                    if committed:
-                        x[X_COMMITTED, l] += fpar[j, CL.F_CAPEX]
-                    else:
-                        x[X_UNCOMMITTED, l] += fpar[j, CL.F_CAPEX]
+                old = x[row, l]
+                x[row, l] = update(fs[j, FS_STATUS, l] == 0.0, old + capex, old)
         # ---- 6. depreciation: GPU vintages' book (above, with impairment), the book of the other
         # vintages and the tax basis of all (impairment is not deductible) by their schedules;
         # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
@@ -562,7 +565,7 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
                 x[X_AMORT, l] = 0.0  # this step's scheduled amortisation, on balances before any draw
             for j in range(j0, j1):
                 for l in range(lanes):
-                    due = ts[j, TS_LINEAR, l] > 0.5 and t < ts[j, TS_MAT, l]
+                    due = (ts[j, TS_LINEAR, l] > 0.5) & (t < ts[j, TS_MAT, l])
                     a = ts[j, TS_BAL, l] / (ts[j, TS_MAT, l] - t + 1.0)
                     old = x[X_AMORT, l]
                     x[X_AMORT, l] = old + (select(due, a, 0.0))
@@ -612,14 +615,14 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
                 open_ = t < ts[j, TS_MAT, l]
                 undrawn = ts[j, TS_UNDRAWN, l]
                 to_fund = x[X_TO_FUND, l]
-                draw = open_ and undrawn > 0.0 and to_fund > 0.0
+                draw = open_ & (undrawn > 0.0) & (to_fund > 0.0)
                 want = draw_share * to_fund
                 d = select(want < undrawn, want, undrawn)
-                bal = select(draw, ts[j, TS_BAL, l] + d, ts[j, TS_BAL, l])
-                ts[j, TS_UNDRAWN, l] = select(draw, undrawn - d, undrawn)
-                x[X_TO_FUND, l] = select(draw, to_fund - d, to_fund)
-                net_fin = select(draw, x[X_NET_FIN, l] + d, x[X_NET_FIN, l])
-                amortises = open_ and ts[j, TS_LINEAR, l] > 0.5
+                bal = update(draw, ts[j, TS_BAL, l] + d, ts[j, TS_BAL, l])
+                ts[j, TS_UNDRAWN, l] = update(draw, undrawn - d, undrawn)
+                x[X_TO_FUND, l] = update(draw, to_fund - d, to_fund)
+                net_fin = update(draw, x[X_NET_FIN, l] + d, x[X_NET_FIN, l])
+                amortises = open_ & (ts[j, TS_LINEAR, l] > 0.5)
                 a = bal / (ts[j, TS_MAT, l] - t + 1.0)
                 bal = select(amortises, bal - a, bal)
                 x[X_NET_FIN, l] = select(amortises, net_fin - a, net_fin)
@@ -691,14 +694,14 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
             short = cash < 0.0
             room = rev_limit - rev
             d = select(-cash < room, -cash, room)
-            rev = select(short, rev + d, rev)
-            cash = select(short, cash + d, cash)
-            net_fin = select(short, net_fin + d, net_fin)
+            rev = update(short, rev + d, rev)  # (update: the values loaded above are stored back)
+            cash = update(short, cash + d, cash)
+            net_fin = update(short, net_fin + d, net_fin)
             net_px = btc_price * (1.0 - haircut)
             sell = (cash < 0.0) & (btc > 0.0) & (net_px > 0.0)
             need = -cash / net_px
             qb = select(need < btc, need, btc)
-            btc = select(sell, btc - qb, btc)
+            btc = update(sell, btc - qb, btc)
             cash = select(sell, cash + qb * net_px, cash)
             net_fin = select(sell, net_fin + qb * net_px, net_fin)
             atm = atm_on & (cash < atm_target) & (btc_price >= atm_min_btc) & (spread <= atm_max_spread) & \
@@ -727,7 +730,7 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
             x[X_DEBT_END, l] = debt_end
             x[X_LEV_END, l] = _net_leverage(debt_end, cash, ttm_ebitda)
             liq = cash + undrawn_rev
-            st[c, S_MINLIQ, l] = select(alive[l], select(liq < min_liq, liq, min_liq), min_liq)
+            st[c, S_MINLIQ, l] = update(alive[l], select(liq < min_liq, liq, min_liq), min_liq)
         for qc in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
             j = covidx[qc]
             icr_min = tpar[j, CL.T_COV_ICR]
@@ -747,7 +750,7 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
                 count = select(breach, prior + 1.0, 0.0)
                 count = select(bal > 0.0, count, 0.0)  # a repaid tranche tests nothing
                 ts[j, TS_BREACH, l] = count
-                x[X_CAUSE, l] = select((cause == CL.CAUSE_NONE) & (count >= cure) & (bal > 0.0), CL.CAUSE_COVENANT,
+                x[X_CAUSE, l] = update((cause == CL.CAUSE_NONE) & (count >= cure) & (bal > 0.0), CL.CAUSE_COVENANT,
                                        cause)
 
 
@@ -819,11 +822,11 @@ def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pfl
             enter = open_ & (not stressed) & (stress_month < 0.0) & (metric < threshold)
             lower = open_ & stressed & (metric < trough)
             recover = open_ & stressed & (metric >= target)
-            st[c, S_IN_STRESS, l] = select(enter, 1.0, select(recover, 0.0, in_stress))
-            st[c, S_STRESS_MONTH, l] = select(enter, t, stress_month)
-            st[c, S_TROUGH, l] = select(enter | lower, metric, trough)
-            st[c, S_TROUGH_MONTH, l] = select(enter | lower, t, trough_month)
-            st[c, S_REC_MONTH, l] = select(recover, t, rec_month)
+            st[c, S_IN_STRESS, l] = select(enter, 1.0, update(recover, 0.0, in_stress))
+            st[c, S_STRESS_MONTH, l] = update(enter, t, stress_month)
+            st[c, S_TROUGH, l] = update(enter | lower, metric, trough)
+            st[c, S_TROUGH_MONTH, l] = update(enter | lower, t, trough_month)
+            st[c, S_REC_MONTH, l] = update(recover, t, rec_month)
             # company alarm lights L3 (interest / revenue >= 25 %) and L4 (RPO / debt < 0.5)
             demand_alarm = x[X_DEMAND_ALARM, l] > 0.5
             debt_end = x[X_DEBT_END, l]
@@ -833,7 +836,7 @@ def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pfl
             both = demand_alarm & lev_alarm
             alarms[c, t, l] = select(on, CL.ALARM_ALIVE + (select(demand_alarm, CL.ALARM_DEMAND, 0)) +
                                (select(lev_alarm, CL.ALARM_LEVERAGE, 0)) + (select(both, CL.ALARM_AVALANCHE, 0)), 0)
-            st[c, S_FIRST_AV, l] = select(on & both & (first_av < 0.0), t, first_av)
+            st[c, S_FIRST_AV, l] = update(on & both & (first_av < 0.0), t, first_av)
 
 
 @jit
