@@ -148,7 +148,9 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     # the band values of the lanes, [var, step, lane] (NaN: a company not alive), and their bins
     nv = nm + N_COMPANY_BANDS * n_comp
     band = np.empty((nv, n_steps, NL))
-    lanes = buf.shape[0]  # NL, as a count LLVM does not know: a known 16 would unroll, not vectorise
+    # NL (block is a multiple of it), as a count LLVM does not know: a loop of a known 16 iterations is
+    # unrolled into scalar code, not vectorised (LLVM sees through buf.shape[0], which is NL here)
+    lanes = min(NL, block)
     band_bits = band.view(np.int64)  # the values' bits: bins and order keys (:func:`order_key`)
     band_flat = band.reshape(nv * n_steps * NL)
     bits_flat = band_bits.reshape(nv * n_steps * NL)
@@ -210,8 +212,8 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                 code_flat[i] = select(x == x, bin_of_bits(bits_flat[i]), BIN_SKIP)
             for v in range(nv):
                 for t in range(n_steps):
-                    for l in range(nl):
-                        bins[v, t, p0 + l] = code[v, t, l]
+                    for l in range(nl):  # (an unsigned index: no wraparound for LLVM to keep it from vectorising)
+                        bins[v, t, np.uint64(p0 + l)] = code[v, t, l]
                     # the row's extremes over the lanes, as integer order keys (NaN skipped):
                     # integer min and max reductions, which LLVM vectorises
                     k_lo = KEY_NONE_LO
