@@ -75,7 +75,7 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import fexp
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline, jit_ir_inline, jit_noalias
-from simulator._kernels.select import select, trailing1, trailing2, update
+from simulator._kernels.select import borrow, select, trailing1, trailing2, update
 from simulator._kernels.rng import NORMAL, UNIFORM, step_key, stream_base, variate_at
 
 #: Hours in a month (8766 / 12).
@@ -179,9 +179,10 @@ def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
 
     ``rel0``, ``fs``, ``sched`` and ``bought`` must not overlap (compiled with ``jit_noalias``).
     """
-    # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
+    # constant row strides: LLVM then vectorises the lane loops (select.trailing1); no reference counts
     fs = trailing2(fs, N_FS, NL)
     sched = trailing2(sched, N_SCHED, NL)
+    rel0, fpar, bought = borrow(rel0), borrow(fpar), borrow(bought)
     n = sched.shape[1]
     for l in range(lanes):
         bought[l] = fs[j, FS_STATUS, l] == 0.0
@@ -330,6 +331,11 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
     xs = trailing2(xs, N_X, NL)
     st = trailing2(st, N_S, NL)
     fs = trailing2(fs, N_FS, NL)
+    # the other arrays as views that count no references (select.borrow: atomic operations otherwise)
+    lines, shocks, pl, cbase, ucon = borrow(lines), borrow(shocks), borrow(pl), borrow(cbase), borrow(ucon)
+    gen_factor, net_hr, subsidy, cpar = borrow(gen_factor), borrow(net_hr), borrow(subsidy), borrow(cpar)
+    kpar, kptr, fpar, gidx, gptr = borrow(kpar), borrow(kptr), borrow(fpar), borrow(gidx), borrow(gptr)
+    n_alive, nxt = borrow(n_alive), borrow(nxt)
     want_util = False  # is the utilisation line asked for?
     for i in range(lines.shape[0]):
         want_util |= lines[i] == CL.O_UTIL
@@ -511,6 +517,10 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
     fs = trailing2(fs, N_FS, NL)
     sched = trailing2(sched, N_SCHED, NL)
     ring = trailing2(ring, 4, NL)
+    # the other arrays as views that count no references (select.borrow: atomic operations otherwise)
+    n_alive, nxt, nend, inv_gen, cpar = borrow(n_alive), borrow(nxt), borrow(nend), borrow(inv_gen), borrow(cpar)
+    tpar, tptr, fpar, covidx, covptr = borrow(tpar), borrow(tptr), borrow(fpar), borrow(covidx), borrow(covptr)
+    bought = borrow(bought)
     for c in range(cpar.shape[0]):
         if n_alive[c] == 0:  # defaulted in every lane: nothing to step
             continue
@@ -766,6 +776,8 @@ def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pfl
     alive_all = trailing1(alive_all, NL)
     st = trailing2(st, N_S, NL)
     ts = trailing2(ts, N_TS, NL)
+    # the other arrays as views that count no references (select.borrow: atomic operations otherwise)
+    lines, cpar, tpar, tptr, pflt = borrow(lines), borrow(cpar), borrow(tpar), borrow(tptr), borrow(pflt)
     for c in range(cpar.shape[0]):
         x = xs[c]
         alive = alive_all[c]

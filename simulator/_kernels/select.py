@@ -104,6 +104,35 @@ def _with_trailing(typingctx, arr, dims):
 
 
 @intrinsic
+def borrow(typingctx, arr):
+    """``arr`` as a view that holds no reference (no meminfo): for an array argument of a kernel
+    called in the hot loop, rebound at its top (``a = borrow(a)``).
+
+    numba counts a reference to each array argument when the function starts and drops it when the
+    function returns: two atomic operations per array and call, which numba's reference-count
+    pruning does not remove from a function of many blocks. Rebound at once, the argument's count
+    and drop fall in the first block, where numba prunes them, and the view counts nothing.
+    Measured: the company step's three parts made 30 such operations per call (3 calls per step
+    and 16 paths), some 3 % of a summary run (``docs/performance.md`` section 14). The view must
+    not outlive ``arr``, which holds for a function's own argument.
+    """
+    from numba.core.types import Array
+    from numba.np.arrayobj import make_array
+
+    if not isinstance(arr, Array):
+        return None
+    sig = arr(arr)
+
+    def codegen(context, builder, signature, args):
+        view = make_array(arr)(context, builder, args[0])
+        view.meminfo = context.get_constant_null(types.MemInfoPointer(arr.dtype))
+        view.parent = context.get_constant_null(types.pyobject)
+        return view._getvalue()
+
+    return sig, codegen
+
+
+@intrinsic
 def trailing1(typingctx, arr, d1):
     """A view of ``arr`` (C-contiguous) whose last dimension is the literal ``d1`` (which it must be:
     not checked). Its strides are then compile-time constants, so in a loop over the last axis LLVM
