@@ -1015,26 +1015,37 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 pint[l, c, CL.P_REC_STATUS] = CL.REC_CENSORED
             pflt[l, c, CL.PF_TROUGH] = select(st[c, S_STRESS_MONTH, l] >= 0.0, st[c, S_TROUGH, l], math.nan)
             pflt[l, c, CL.PF_MIN_LIQUIDITY] = st[c, S_MINLIQ, l]
-            for t in range(n_steps):
+    # the months with each light lit, and P(default within 12 months | avalanche on) against all
+    # months: the 12-month windows after each step t that fit in the horizon, where the company is
+    # alive at the end of t. Integer counts over the steps, lane by lane and branch-free (a loop
+    # LLVM vectorises; branching on the lights mispredicted)
+    acc = np.empty((8, NL), dtype=np.int64)
+    for c in range(n_comp):
+        for k in range(8):
+            for l in range(lanes):
+                acc[k, l] = 0
+        for t in range(n_steps):
+            window = t < n_steps - W
+            for l in range(lanes):
                 a = alarms[c, t, l]
-                if a & CL.ALARM_ALIVE:
-                    pint[l, c, CL.P_ALIVE_MONTHS] += 1
-                if a & CL.ALARM_DEMAND:
-                    pint[l, c, CL.P_DEMAND_MONTHS] += 1
-                if a & CL.ALARM_LEVERAGE:
-                    pint[l, c, CL.P_LEVERAGE_MONTHS] += 1
-                if a & CL.ALARM_AVALANCHE:
-                    pint[l, c, CL.P_AVALANCHE_MONTHS] += 1
-            # P(default within 12 months | avalanche on) against all months: windows fully inside the horizon
-            for t in range(n_steps - W):
-                alive_end = dm < 0 or dm > t
-                if not alive_end:
-                    break
-                hit = dm > t and dm <= t + W
-                pint[l, c, CL.P_ALL_N] += 1
-                if hit:
-                    pint[l, c, CL.P_ALL_DEF12] += 1
-                if alarms[c, t, l] & CL.ALARM_AVALANCHE:  # lit only where the company is alive
-                    pint[l, c, CL.P_AV_N] += 1
-                    if hit:
-                        pint[l, c, CL.P_AV_DEF12] += 1
+                dm = st[c, S_DM, l]
+                av = (a & CL.ALARM_AVALANCHE) != 0
+                open_ = window & ((dm < 0.0) | (dm > t))  # alive at the end of step t
+                hit = (dm > t) & (dm <= t + W)
+                acc[0, l] += (a & CL.ALARM_ALIVE) != 0
+                acc[1, l] += (a & CL.ALARM_DEMAND) != 0
+                acc[2, l] += (a & CL.ALARM_LEVERAGE) != 0
+                acc[3, l] += av
+                acc[4, l] += open_
+                acc[5, l] += open_ & hit
+                acc[6, l] += open_ & av  # (lit only where the company is alive)
+                acc[7, l] += open_ & av & hit
+        for l in range(lanes):
+            pint[l, c, CL.P_ALIVE_MONTHS] = acc[0, l]
+            pint[l, c, CL.P_DEMAND_MONTHS] = acc[1, l]
+            pint[l, c, CL.P_LEVERAGE_MONTHS] = acc[2, l]
+            pint[l, c, CL.P_AVALANCHE_MONTHS] = acc[3, l]
+            pint[l, c, CL.P_ALL_N] = acc[4, l]
+            pint[l, c, CL.P_ALL_DEF12] = acc[5, l]
+            pint[l, c, CL.P_AV_N] = acc[6, l]
+            pint[l, c, CL.P_AV_DEF12] = acc[7, l]
