@@ -31,10 +31,11 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 
 #: Paths per chunk (a multiple of the block), or one block per thread if that is more. Chunk
-#: buffers are reused chunk after chunk; 4096 paths keep avalanche's chunk of binned band values
-#: at 14 MB (chosen when they were float64, 55 MB: docs/performance.md, sections 8 and 13; 1024
-#: to 8192 paths now time the same within the noise).
-CHUNK_PATHS = 4096
+#: buffers are reused chunk after chunk: avalanche's chunk of binned band values is 53 MB. The
+#: threads wait for each other at the end of every chunk: with 32 blocks a chunk, rather than 8,
+#: they are busy 1.91-1.95 of the time on two threads instead of 1.81 (docs/performance.md,
+#: section 14).
+CHUNK_PATHS = 16384
 #: Memory the exact quantile path may use for the band values of the whole run.
 EXACT_BYTES = 256 * 2**20
 
@@ -179,7 +180,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
         vals = _band_buffer(nv, n, n_paths)
         bins, c_min, c_max = np.zeros((0, 0, 0), dtype=np.int16), none, none
     else:
-        # the chunk's band values as histogram bins (2 bytes each: 14 MB for avalanche, not 55), reused;
+        # the chunk's band values as histogram bins (2 bytes each, not 8), reused;
         # then the histograms, and the exact range of each band's values: sketch quantiles are
         # clamped to it (min and max do not depend on the order, so this keeps results identical
         # for any chunking)
