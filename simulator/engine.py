@@ -75,7 +75,7 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
     -------
     dict
         ``market`` float64[N_MARKET_VARS, n_paths, n_steps] or None;
-        ``pint`` int64[n_paths, n_comp, N_PINT]; ``pflt`` float64[n_paths, n_comp, N_PFLT];
+        ``pint`` int32[n_paths, n_comp, N_PINT]; ``pflt`` float64[n_paths, n_comp, N_PFLT];
         ``alarms`` int8[n_paths, n_comp, n_steps] (ALARM_* bits; transient, not kept in summary results);
         ``full`` float64[N_OUT, n_comp, n_paths, n_steps] or None; ``companies`` the
         :class:`~simulator.company.CompanyInputs`; ``inputs`` the market inputs.
@@ -102,7 +102,7 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
             raise ValueError(f"injected shocks index external-default uniforms by contract: "
                              f"at most {n} contracts per company")
     market = np.empty((L.N_MARKET_VARS, n_paths if keep_market else 0, n))
-    pint = np.empty((n_paths, ci.n, CL.N_PINT), dtype=np.int64)
+    pint = np.empty((n_paths, ci.n, CL.N_PINT), dtype=CL.PINT_DTYPE)
     pflt = np.empty((n_paths, ci.n, CL.N_PFLT))
     alarms = np.empty((n_paths, ci.n, n), dtype=np.int8)
     fullarr = np.empty((CL.N_OUT, ci.n, n_paths if full else 0, n))

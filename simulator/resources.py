@@ -60,12 +60,14 @@ BASE_BYTES = 400 * 2**20
 
 
 def summary_path_bytes(n_comp: int) -> int:
-    """Memory per path of a summary run: the per-path scalars (``pint`` int64,
+    """Memory per path of a summary run: the per-path scalars (``pint`` int32,
     ``pflt`` float64) and their copies in the results Dataset, with slack for
     the summaries' temporaries."""
+    import numpy as np
+
     from simulator._kernels import company_layout as CL
 
-    return n_comp * ((CL.N_PINT + CL.N_PFLT) * 8 + 48) + 64
+    return n_comp * (CL.N_PINT * np.dtype(CL.PINT_DTYPE).itemsize + CL.N_PFLT * 8 + 48) + 64
 
 
 def peak_memory_bytes(scenario, full: bool) -> int:

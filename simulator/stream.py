@@ -46,7 +46,7 @@ class Summary:
 
     Attributes
     ----------
-    pint : int64[n_paths, n_comp, N_PINT]; pflt : float64[n_paths, n_comp, N_PFLT]
+    pint : int32[n_paths, n_comp, N_PINT]; pflt : float64[n_paths, n_comp, N_PFLT]
     counts : int64[n_comp, N_COUNTS, n_steps]
         ``simulator._kernels.summary.CN_*`` columns.
     market_mean : float64[N_MARKET_VARS, n_steps]
@@ -167,7 +167,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     # (if this run fails, that process still ends on its own once it has compiled them)
     child = compile_ahead(kernel_plan(mi, ci, "exact" if exact else "sketch"))
 
-    pint = np.empty((n_paths, nc, CL.N_PINT), dtype=np.int64)
+    pint = np.empty((n_paths, nc, CL.N_PINT), dtype=CL.PINT_DTYPE)
     pflt = np.empty((n_paths, nc, CL.N_PFLT))
     counts = np.zeros((nc, N_COUNTS, n), dtype=np.int64)
     msum = np.zeros((L.N_MARKET_VARS, n))

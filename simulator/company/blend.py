@@ -29,7 +29,7 @@ def blend(parts, names_list):
     Parameters
     ----------
     parts : sequence of (probability, pint, pflt)
-        ``pint`` int64[n_paths_s, n_comp_s, N_PINT], ``pflt`` float64[n_paths_s, n_comp_s, N_PFLT].
+        ``pint`` int[n_paths_s, n_comp_s, N_PINT], ``pflt`` float64[n_paths_s, n_comp_s, N_PFLT].
     names_list : sequence of tuple of str
         Company names of each scenario, in its kernel order.
 

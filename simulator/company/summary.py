@@ -112,7 +112,7 @@ def summarise(pint: np.ndarray, pflt: np.ndarray, names, opening_debt: np.ndarra
 
     Parameters
     ----------
-    pint : int64[n_paths, n_comp, N_PINT]
+    pint : int[n_paths, n_comp, N_PINT]
     pflt : float64[n_paths, n_comp, N_PFLT]
     names : sequence of str
     opening_debt : float[n_comp]

@@ -21,7 +21,7 @@ Shapes (``P`` paths, ``T`` steps, ``C`` companies)
   standard normals (utilisation, core revenue).
 - ``ext_u``: float64[P, K, C], uniforms of the external-counterparty
   defaults, indexed by the contract's position ``k`` in its company.
-- results: ``pint`` int64[P, C, N_PINT], ``pflt`` float64[P, C, N_PFLT],
+- results: ``pint`` int32[P, C, N_PINT], ``pflt`` float64[P, C, N_PFLT],
   ``alarms`` int8[P, C, T], ``full`` float64[N_OUT, C, P, T] (USD per step for
   flows, USD for stocks, BTC for ``btc_holdings``).
 """
@@ -489,7 +489,7 @@ def simulate_companies(scenario, market: np.ndarray, util_z: np.ndarray, core_z:
     Returns
     -------
     dict
-        ``pint`` int64[P, C, N_PINT], ``pflt`` float64[P, C, N_PFLT],
+        ``pint`` int32[P, C, N_PINT], ``pflt`` float64[P, C, N_PFLT],
         ``alarms`` int8[P, C, T] (ALARM_* bits, 0 once defaulted),
         ``full`` float64[N_OUT, C, P, T] (see :data:`CL.OUT_NAMES`).
     """
@@ -531,7 +531,7 @@ def simulate_companies(scenario, market: np.ndarray, util_z: np.ndarray, core_z:
 
     dm = np.full((C, P), -1, dtype=np.int64)
     cause = np.zeros((C, P), dtype=np.int64)
-    pint = np.zeros((P, C, CL.N_PINT), dtype=np.int64)
+    pint = np.zeros((P, C, CL.N_PINT), dtype=CL.PINT_DTYPE)
     pflt = np.zeros((P, C, CL.N_PFLT))
     alarms = np.zeros((P, C, T), dtype=np.int8)
     full = np.zeros((CL.N_OUT, C, P, T))

@@ -87,7 +87,7 @@ def run(scenario, path0=0, n_paths=None, shocks=None, inputs=None, companies=Non
     dict
         As :func:`simulator.engine.run` with ``full=True``:
         ``market`` float64[N_MARKET_VARS, n_paths, n_steps] (step-end values);
-        ``pint`` int64[n_paths, n_comp, N_PINT] (months are step indices, -1 = never);
+        ``pint`` int32[n_paths, n_comp, N_PINT] (months are step indices, -1 = never);
         ``pflt`` float64[n_paths, n_comp, N_PFLT] (USD, or the recovery metric);
         ``alarms`` int8[n_paths, n_comp, n_steps] (ALARM_* bits, 0 once defaulted);
         ``full`` float64[N_OUT, n_comp, n_paths, n_steps] (USD per step for flows,
