@@ -43,13 +43,15 @@ def n_effective(weights: np.ndarray) -> float:
     return float(1.0 / np.sum(weights**2))
 
 
-def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
-    """Lower ``q``-quantile of ``x`` under weights ``w`` (inverse of the weighted CDF)."""
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> list:
+    """Lower ``q``-quantiles of ``x`` under weights ``w`` (inverse of the weighted CDF), for each
+    ``q`` of ``qs``, from one sort."""
     if x.size == 0 or w.sum() <= 0:
-        return math.nan
+        return [math.nan for _ in qs]
     order = np.argsort(x, kind="stable")
     cw = np.cumsum(w[order]) / w.sum()
-    return float(x[order][min(np.searchsorted(cw, q - 1e-12), x.size - 1)])
+    xs = x[order]
+    return [float(xs[min(np.searchsorted(cw, q - 1e-12), x.size - 1)]) for q in qs]
 
 
 def pd_curve(default_month: np.ndarray, weights: np.ndarray, n_steps: int):
@@ -152,33 +154,33 @@ def summarise(pint: np.ndarray, pflt: np.ndarray, names, opening_debt: np.ndarra
 def _company(c, pint, pflt, names, opening_debt, n_steps, months_per_step, w, n_eff, counterparties) -> dict:
     """:func:`summarise`'s entry for company ``c``."""
     name = names[c]
-    dm = pint[:, c, CL.P_DEFAULT_MONTH]
-    cause = pint[:, c, CL.P_CAUSE]
+    # the company's columns, each contiguous (a column of pint itself is strided: a numpy pass over
+    # it reads a cache line per path); col[k] is pint[:, c, k], flt[k] is pflt[:, c, k]
+    col = np.ascontiguousarray(pint[:, c, :].T)
+    flt = np.ascontiguousarray(pflt[:, c, :].T)
+    dm = col[CL.P_DEFAULT_MONTH]
+    cause = col[CL.P_CAUSE]
     defaulted = dm >= 0
     pd = _share(defaulted, w)
     lo, hi = wilson(pd, n_eff)
     month = (dm[defaulted] + 1) * months_per_step
     wd = w[defaulted]
-    el = float(np.sum(w * np.where(defaulted, pflt[:, c, CL.PF_LOSS], 0.0)))
-    ead = float(np.sum(w * np.where(defaulted, pflt[:, c, CL.PF_EAD], 0.0)))
-    status = pint[:, c, CL.P_REC_STATUS]
-    stressed = pint[:, c, CL.P_STRESS_MONTH] >= 0
-    curve = recovery_curve(pint[:, c:c + 1], w, n_steps)[0]
+    el = float(np.sum(w * np.where(defaulted, flt[CL.PF_LOSS], 0.0)))
+    ead = float(np.sum(w * np.where(defaulted, flt[CL.PF_EAD], 0.0)))
+    status = col[CL.P_REC_STATUS]
+    stressed = col[CL.P_STRESS_MONTH] >= 0
+    curve = recovery_curve(col.T[:, None, :], w, n_steps)[0]
     within = {}
     for m in RECOVERY_HORIZONS:
         k = m // months_per_step
         within[f"within_{m}"] = float(curve[min(k, n_steps)]) if m <= n_steps * months_per_step else math.nan
     reached = np.nonzero(curve >= 0.5)[0]
     median_rec = float(reached[0] * months_per_step) if reached.size else math.nan
-    alive = pint[:, c, CL.P_ALIVE_MONTHS]
+    alive = col[CL.P_ALIVE_MONTHS]
     out = {
         "pd": {"p": pd, "lower": float(lo), "upper": float(hi)},
         "pd_by_cause": {k.name: _share(cause == k, w) for k in DefaultCause if k != DefaultCause.none},
-        "default_month": {
-            "p25": weighted_quantile(month, wd, 0.25),
-            "median": weighted_quantile(month, wd, 0.5),
-            "p75": weighted_quantile(month, wd, 0.75),
-        },
+        "default_month": dict(zip(("p25", "median", "p75"), weighted_quantiles(month, wd, (0.25, 0.5, 0.75)))),
         "expected_loss": {
             "usd": el,
             "rate_of_opening_debt": el / opening_debt[c] if opening_debt[c] > 0 else math.nan,
@@ -191,13 +193,13 @@ def _company(c, pint, pflt, names, opening_debt, n_steps, months_per_step, w, n_
             **within,
         },
         "alarms": {
-            "demand": _ratio(pint[:, c, CL.P_DEMAND_MONTHS], alive, w),
-            "leverage": _ratio(pint[:, c, CL.P_LEVERAGE_MONTHS], alive, w),
-            "avalanche": _ratio(pint[:, c, CL.P_AVALANCHE_MONTHS], alive, w),
-            "pd12_given_avalanche": _ratio(pint[:, c, CL.P_AV_DEF12], pint[:, c, CL.P_AV_N], w),
-            "pd12_unconditional": _ratio(pint[:, c, CL.P_ALL_DEF12], pint[:, c, CL.P_ALL_N], w),
-            "avalanche_ever": _share(pint[:, c, CL.P_FIRST_AVALANCHE] >= 0, w),
-            "avalanche_months_observed": int(pint[:, c, CL.P_AV_N].sum()),
+            "demand": _ratio(col[CL.P_DEMAND_MONTHS], alive, w),
+            "leverage": _ratio(col[CL.P_LEVERAGE_MONTHS], alive, w),
+            "avalanche": _ratio(col[CL.P_AVALANCHE_MONTHS], alive, w),
+            "pd12_given_avalanche": _ratio(col[CL.P_AV_DEF12], col[CL.P_AV_N], w),
+            "pd12_unconditional": _ratio(col[CL.P_ALL_DEF12], col[CL.P_ALL_N], w),
+            "avalanche_ever": _share(col[CL.P_FIRST_AVALANCHE] >= 0, w),
+            "avalanche_months_observed": int(col[CL.P_AV_N].sum()),
         },
     }
     if counterparties and counterparties.get(name):
@@ -214,11 +216,10 @@ def contagion(pint: np.ndarray, names: list, name: str, cptys, w: np.ndarray) ->
     """
     c = names.index(name)
     dm = pint[:, c, CL.P_DEFAULT_MONTH]
-    horizon = np.where(dm >= 0, dm, np.iinfo(np.int64).max)
     first = np.zeros(pint.shape[0], dtype=bool)
     for k in cptys:
         dk = pint[:, names.index(k), CL.P_DEFAULT_MONTH]
-        first |= (dk >= 0) & (dk < horizon)
+        first |= (dk >= 0) & ((dm < 0) | (dk < dm))
     pf = _share(first, w)
     pd_if = _share(first & (dm >= 0), w) / pf if pf > 0 else math.nan
     pd_not = _share(~first & (dm >= 0), w) / (1 - pf) if pf < 1 else math.nan

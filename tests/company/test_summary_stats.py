@@ -1,0 +1,49 @@
+"""The analyst's statistics of simulator.company.summary on hand-made per-path results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator._kernels import company_layout as CL
+from simulator.company.summary import contagion, summarise, weighted_quantiles
+
+
+def _pint(default_months: dict, n_paths: int, dtype) -> np.ndarray:
+    """Per-path integers with only the default months set (``{company: [month per path]}``)."""
+    pint = np.full((n_paths, len(default_months), CL.N_PINT), -1, dtype=dtype)
+    pint[:, :, CL.P_CAUSE] = 0
+    for c, months in enumerate(default_months.values()):
+        pint[:, c, CL.P_DEFAULT_MONTH] = months
+    return pint
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_contagion_by_hand(dtype):
+    # paths: 0 counterparty first, 1 company first, 2 counterparty only, 3 company only, 4 neither,
+    # 5 both in the same month (not first)
+    months = {"lab": [10, 3, -1, 5, -1, 7], "cloud": [4, 8, 2, -1, -1, 7]}
+    pint = _pint(months, 6, dtype)
+    w = np.full(6, 1 / 6)
+    got = contagion(pint, list(months), "lab", ["cloud"], w)
+    assert got["p_counterparty_default_first"] == pytest.approx(2 / 6)  # paths 0 and 2
+    assert got["pd_given_counterparty_default"] == pytest.approx(1 / 2)  # path 0 of 0 and 2
+    assert got["pd_otherwise"] == pytest.approx(3 / 4)  # paths 1, 3, 5 of 1, 3, 4, 5
+
+
+def test_summary_does_not_depend_on_the_integer_width():
+    rng = np.random.default_rng(3)
+    n = 2000
+    pint64 = rng.integers(-1, 60, size=(n, 2, CL.N_PINT)).astype(np.int64)
+    pflt = rng.normal(size=(n, 2, CL.N_PFLT))
+    args = (["a", "b"], np.array([1e9, 2e9]), 60)
+    cp = {"a": ["b"], "b": ["a"]}
+    assert summarise(pint64.astype(np.int32), pflt, *args, counterparties=cp) == \
+        summarise(pint64, pflt, *args, counterparties=cp)
+
+
+def test_weighted_quantiles_one_sort_many_levels():
+    x = np.array([5, 1, 3, 2, 4])
+    w = np.full(5, 0.2)
+    assert weighted_quantiles(x, w, (0.2, 0.5, 0.9)) == [1.0, 3.0, 5.0]
+    assert all(np.isnan(weighted_quantiles(x[:0], w[:0], (0.5,))))
