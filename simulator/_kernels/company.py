@@ -43,7 +43,7 @@ not check it at run time before each lane loop.
 
 Inputs of :func:`companies_lanes`
 ---------------------------------
-- ``buf``: float64[NL, n_steps, N_MARKET_VARS], the market paths (end-of-step values).
+- ``buf``: float64[n_steps, N_MARKET_VARS, NL], the market paths (end-of-step values), lane last.
 - ``mparams``: float64[N_DRIVERS, N_DRIVER_PARAMS], market parameters (c0 of
   the inference cost and the generation drop of GPU prices are read).
 - ``dle``: float64[n_steps], ln E[D_t] (demand surprise = ln D_t - dle[t]).
@@ -858,7 +858,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     """Run every company over every step of ``NL`` market paths at once, one per lane.
 
     Lane ``l`` is global path ``gpath0 + l`` (local ``p_local0 + l`` in ``shocks``; a lane past the
-    last injected path reads the last one). ``buf[l]`` is its market path. Each lane is computed
+    last injected path reads the last one). ``buf[:, :, l]`` is its market path. Each lane is computed
     with exactly the operations, in the same order, of a path stepped alone: lanes never mix, so
     results do not depend on which paths share a call, and a lane the caller does not need (past
     the end of a block) only costs time.
@@ -883,10 +883,10 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     """
     n_comp = cpar.shape[0]
     W = 12 // mps
-    nm = buf.shape[2]
+    buf = borrow(buf)  # its rows below, views that count no references
     # the lane loops run to a count LLVM does not know at compile time: a loop of a known 16
     # iterations with a small body is unrolled into scalar code before the loop vectoriser sees it
-    lanes = min(buf.shape[0], NL)
+    lanes = min(buf.shape[2], NL)
     # ---- per-lane random streams and opening state
     cbase = np.empty((NL, n_comp, L.STREAMS_PER_COMPANY), dtype=np.uint64)
     pl = np.empty(NL, dtype=np.int64)  # the row of each lane in injected shocks
@@ -912,7 +912,6 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     kcancel = np.zeros((kpar.shape[0], NL), dtype=np.bool_)
     ext_step = np.empty((kpar.shape[0], NL))
     ext1 = np.empty(kpar.shape[0])
-    mk = np.empty((nm, NL))  # this step's market values, lane last
     x = np.zeros((n_comp, N_X, NL))  # per-lane values of each company's step
     x[:, X_ONE, :] = 1.0
     drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
@@ -954,14 +953,12 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     bought = np.empty(NL, dtype=np.bool_)
     for t in range(n_steps):
         skey = step_key(t, 0)  # the generator's counter hash of this step, shared by every company stream
-        for v in range(nm):
-            for l in range(lanes):
-                mk[v, l] = buf[l, t, v]
+        mk = buf[t]  # this step's market values, [variable, lane]
         for l in range(lanes):
             # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
             l1 = False
             if t >= lag - 1:
-                prev = select(t - lag >= 0, buf[l, t - lag, L.V_INFERENCE], c0)
+                prev = select(t - lag >= 0, buf[t - lag, L.V_INFERENCE, l], c0)
                 l1 = mk[L.V_INFERENCE, l] > l1_factor * prev
             demand_alarm = select(l1 and mk[L.V_GM, l] < 0.5, 1.0, 0.0)
             if mk[L.V_GEN, l] != gen[l]:  # generation launches are rare: pow only when the count changes

@@ -34,16 +34,17 @@ def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, 
 @jit
 def market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series, shocks, buf):
     """The market paths of local paths ``p0 .. p0 + nl - 1`` (global ``path0 + p``) into the lanes
-    ``buf[0 .. nl - 1]`` of the company kernel; the lanes after them repeat the last path (the caller
-    drops their results)."""
-    for l in range(buf.shape[0]):
+    ``buf[:, :, 0 .. nl - 1]`` of the company kernel (``buf[t, v, l]``: lane last, so that a step's
+    market values are a row of lanes); the lanes after them repeat the last path (the caller drops
+    their results)."""
+    for l in range(buf.shape[2]):
         if l < nl:
             market_path(k0, k1, path0 + p0 + l, p0 + l, n_steps, dt, mps, chol, params, models,
-                        btc_series, rate_series, shocks, buf[l])
+                        btc_series, rate_series, shocks, buf[:, :, l])
         else:
             for t in range(n_steps):
-                for v in range(buf.shape[2]):
-                    buf[l, t, v] = buf[nl - 1, t, v]
+                for v in range(buf.shape[1]):
+                    buf[t, v, l] = buf[t, v, nl - 1]
 
 
 @jit
@@ -103,7 +104,7 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
     nm = L.N_MARKET_VARS
     # NL paths at a time through the company kernel, one per lane (lanes past p_end repeat the last
     # path; their results are dropped)
-    buf = np.empty((NL, n_steps, nm))
+    buf = np.empty((n_steps, nm, NL))
     lines = np.arange(CL.N_OUT) if do_full else np.zeros(0, dtype=np.int64)  # every O_* line, or none
     fp = np.zeros((lines.shape[0], n_comp, n_steps, NL))
     pi = np.empty((NL, n_comp, CL.N_PINT), dtype=np.int64)
@@ -121,7 +122,7 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
             if keep_market:
                 for v in range(nm):
                     for t in range(n_steps):
-                        market_out[v, p, t] = buf[l, t, v]
+                        market_out[v, p, t] = buf[t, v, l]
             lane_scalars(l, p, pi, pf, pint, pflt)
             for c in range(n_comp):
                 for t in range(n_steps):

@@ -9,14 +9,15 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
 - per block slot: integer counts per company and step (``counts``) and the
   sums of the market variables over the block's paths in path order (``sums``);
 - the band values (market variables, then company cash, FCF and net
-  leverage, NaN where the company is not alive), gathered first per lane
-  group in ``band[var, step, lane]`` (the company kernel steps ``NL = 16``
-  paths at once, its lanes), then
+  leverage, NaN where the company is not alive), a ``[var, step]`` row of a
+  lane group's paths at a time (the company kernel steps ``NL = 16`` paths
+  at once, its lanes, and leaves their market values and lines lane last):
 
   - exact quantiles: written straight into the store of the whole run,
     ``vals[var, step, voff + path]`` (``voff`` the chunk's first path);
-  - the sketch: binned (:func:`bin_of_bits`, in one flat loop that LLVM
-    vectorises) into ``bins[var, step, path]``, a chunk buffer of 2-byte
+  - the sketch: binned (:func:`bin_of_bits`, in the loop over the row's
+    lanes that also takes its range; LLVM vectorises it) into
+    ``bins[var, step, path]``, a chunk buffer of 2-byte
     bins reused chunk after chunk (53 MB for avalanche's 16,384-path chunk,
     a quarter of the float64 values), which :func:`hist_rows` folds
     into the histograms; and the exact range of each row per slot, in the
@@ -138,24 +139,19 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     sketch = bins.shape[0] > 0
     no_shocks = np.zeros((0, 0, 0))
     # the market and company buffers of NL paths (the lanes of the company kernel): their band values
-    # are gathered in `band` below and go out a [var, step] row of lanes at a time
-    buf = np.empty((NL, n_steps, nm))
+    # go out a [var, step] row of lanes at a time
+    buf = np.empty((n_steps, nm, NL))  # buf[t, v, l]: lane last
     lines = np.array(SUMMARY_LINES, dtype=np.int64)
     fp = np.zeros((len(SUMMARY_LINES), n_comp, n_steps, NL))
     pi = np.empty((NL, n_comp, CL.N_PINT), dtype=np.int64)
     pf = np.empty((NL, n_comp, CL.N_PFLT))
     al = np.empty((n_comp, n_steps, NL), dtype=np.int8)
-    # the band values of the lanes, [var, step, lane] (NaN: a company not alive), and their bins
     nv = nm + N_COMPANY_BANDS * n_comp
-    band = np.empty((nv, n_steps, NL))
     # NL (block is a multiple of it), as a count LLVM does not know: a loop of a known 16 iterations is
-    # unrolled into scalar code, not vectorised (LLVM sees through buf.shape[0], which is NL here)
+    # unrolled into scalar code, not vectorised (LLVM sees through buf.shape[2], which is NL here)
     lanes = min(NL, block)
-    band_bits = band.view(np.int64)  # the values' bits: bins and order keys (:func:`order_key`)
-    band_flat = band.reshape(nv * n_steps * NL)
-    bits_flat = band_bits.reshape(nv * n_steps * NL)
-    code = np.empty((nv, n_steps, NL), dtype=np.int16)
-    code_flat = code.reshape(nv * n_steps * NL)
+    row = np.empty(NL)  # a band row's values over the lanes
+    row_bits = row.view(np.int64)  # their bits: bins and order keys (:func:`order_key`)
     key_float = np.empty(2)  # a key's value back as a float
     key_bits = key_float.view(np.int64)
     for p0 in range(p_begin, p_end, NL):
@@ -163,10 +159,10 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
         slot = p0 // block  # the same for every lane: blocks are whole lane groups
         market_step(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
                      no_shocks, buf)
-        for l in range(nl):  # market sums in path order
-            for t in range(n_steps):
-                for v in range(nm):
-                    sums[slot, v, t] += buf[l, t, v]
+        for t in range(n_steps):  # market sums, each in path order
+            for v in range(nm):
+                for l in range(nl):
+                    sums[slot, v, t] += buf[t, v, l]
         company_step(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
                      cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp, operations, financing,
                      outcome)
@@ -191,53 +187,44 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                 counts[slot, c, CN_DEMAND, t] += n_demand
                 counts[slot, c, CN_LEVERAGE, t] += n_leverage
                 counts[slot, c, CN_AVALANCHE, t] += n_avalanche
-        for v in range(nm):
+        # the band values, a [var, step] row of lanes at a time: into `row` (NaN: a company not alive,
+        # or a lane past the last path), then binned, with the row's range, or stored as they are
+        q0 = voff + p0
+        for v in range(nv):
+            c = (v - nm) // N_COMPANY_BANDS  # company rows: company c's line 1 + k
+            k = (v - nm) % N_COMPANY_BANDS
             for t in range(n_steps):
-                for l in range(lanes):
-                    band[v, t, l] = buf[l, t, v]
-        for c in range(n_comp):
-            for k in range(N_COMPANY_BANDS):
-                v = nm + N_COMPANY_BANDS * c + k
-                for t in range(n_steps):
+                if v < nm:
                     for l in range(lanes):
-                        band[v, t, l] = select(fp[0, c, t, l] > 0.5, fp[1 + k, c, t, l], math.nan)
-        if sketch:  # the bins of the paths' band values (one flat loop, vectorised), and their range
-            if nl < NL:  # lanes past the last path (their company values are not a path's): skipped
-                for v in range(nv):
-                    for t in range(n_steps):
-                        for l in range(nl, NL):
-                            band[v, t, l] = math.nan
-            for i in range(band_flat.shape[0]):
-                x = band_flat[i]
-                code_flat[i] = select(x == x, bin_of_bits(bits_flat[i]), BIN_SKIP)
-            for v in range(nv):
-                for t in range(n_steps):
-                    for l in range(nl):  # (an unsigned index: no wraparound for LLVM to keep it from vectorising)
-                        bins[v, t, np.uint64(p0 + l)] = code[v, t, l]
-                    # the row's extremes over the lanes, as integer order keys (NaN skipped):
-                    # integer min and max reductions, which LLVM vectorises
-                    k_lo = KEY_NONE_LO
-                    k_hi = KEY_NONE_HI
+                        row[l] = buf[t, v, l]
+                else:
                     for l in range(lanes):
-                        x = band[v, t, l]
-                        k = order_key(band_bits[v, t, l])
-                        k_min = select(x == x, k, KEY_NONE_LO)
-                        k_max = select(x == x, k, KEY_NONE_HI)
-                        k_lo = select(k_min < k_lo, k_min, k_lo)
-                        k_hi = select(k_max > k_hi, k_max, k_hi)
-                    if k_lo <= k_hi:  # a value in the row: fold into the slot's range
-                        key_bits[0] = order_key(k_lo)
-                        key_bits[1] = order_key(k_hi)
-                        vmin[slot, v, t] = select(lower(key_float[0], vmin[slot, v, t]), key_float[0],
-                                                  vmin[slot, v, t])
-                        vmax[slot, v, t] = select(lower(vmax[slot, v, t], key_float[1]), key_float[1],
-                                                  vmax[slot, v, t])
-        else:  # the band values of the paths: q0 .. q0 + nl - 1 of the whole run
-            q0 = voff + p0
-            for v in range(nv):
-                for t in range(n_steps):
+                        row[l] = select(fp[0, c, t, l] > 0.5, fp[1 + k, c, t, l], math.nan)
+                for l in range(nl, NL):
+                    row[l] = math.nan
+                if not sketch:  # the band values of the paths: q0 .. q0 + nl - 1 of the whole run
                     for l in range(nl):
-                        vals[v, t, q0 + l] = band[v, t, l]
+                        vals[v, t, q0 + l] = row[l]
+                    continue
+                # the bins (lanes past the last path go to the row's tail, which no reader reads; an
+                # unsigned index: no wraparound for LLVM to keep it from vectorising), and the row's
+                # extremes over the lanes as integer order keys (NaN skipped): one loop LLVM vectorises
+                k_lo = KEY_NONE_LO
+                k_hi = KEY_NONE_HI
+                for l in range(lanes):
+                    x = row[l]
+                    b = row_bits[l]
+                    bins[v, t, np.uint64(p0 + l)] = select(x == x, bin_of_bits(b), BIN_SKIP)
+                    key = order_key(b)
+                    k_min = select(x == x, key, KEY_NONE_LO)
+                    k_max = select(x == x, key, KEY_NONE_HI)
+                    k_lo = select(k_min < k_lo, k_min, k_lo)
+                    k_hi = select(k_max > k_hi, k_max, k_hi)
+                if k_lo <= k_hi:  # a value in the row: fold into the slot's range
+                    key_bits[0] = order_key(k_lo)
+                    key_bits[1] = order_key(k_hi)
+                    vmin[slot, v, t] = select(lower(key_float[0], vmin[slot, v, t]), key_float[0], vmin[slot, v, t])
+                    vmax[slot, v, t] = select(lower(vmax[slot, v, t], key_float[1]), key_float[1], vmax[slot, v, t])
 
 
 @jit_ir_inline
