@@ -945,6 +945,8 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             ucon[c, 2] = math.sqrt(1.0 - w * w)
 
     gen = np.full(NL, math.nan)
+    demand_alarm = np.empty(NL)  # per lane: the market's demand alarm (1.0 lit) and demand surprise
+    surprise = np.empty(NL)
     gen_factor = np.ones(NL)
     inv_gen = np.ones(NL)
     alive = np.zeros((n_comp, NL), dtype=np.bool_)  # company c alive at the start of the step, by lane
@@ -954,21 +956,30 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     for t in range(n_steps):
         skey = step_key(t, 0)  # the generator's counter hash of this step, shared by every company stream
         mk = buf[t]  # this step's market values, [variable, lane]
+        # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
+        # (branch-free lane loops, vectorised; before step lag - 1, L1 is off)
+        l1_on = t >= lag - 1
+        from_c0 = t - lag < 0
+        tp = max(t - lag, 0)
         for l in range(lanes):
-            # market alarm lights L1 (inference cost fell < 30 % in six months) and L2 (app margin < 50 %)
-            l1 = False
-            if t >= lag - 1:
-                prev = select(t - lag >= 0, buf[t - lag, L.V_INFERENCE, l], c0)
-                l1 = mk[L.V_INFERENCE, l] > l1_factor * prev
-            demand_alarm = select(l1 and mk[L.V_GM, l] < 0.5, 1.0, 0.0)
-            if mk[L.V_GEN, l] != gen[l]:  # generation launches are rare: pow only when the count changes
-                gen[l] = mk[L.V_GEN, l]
-                gen_factor[l] = (1.0 - drop) ** gen[l]  # FS_CAP x gen_factor is a vintage's relative price
-                inv_gen[l] = 1.0 / gen_factor[l]  # the generation factor of a vintage bought now
-            surprise = math.log(mk[L.V_DEMAND, l]) - dle[t]
-            for c in range(n_comp):
-                x[c, X_DEMAND_ALARM, l] = demand_alarm
-                x[c, X_SURPRISE, l] = surprise
+            prev = select(from_c0, c0, buf[tp, L.V_INFERENCE, l])
+            l1 = l1_on & (mk[L.V_INFERENCE, l] > l1_factor * prev)
+            demand_alarm[l] = select(l1 & (mk[L.V_GM, l] < 0.5), 1.0, 0.0)
+        changed = False  # generation launches are rare: pow only where the count changed
+        for l in range(lanes):
+            changed |= mk[L.V_GEN, l] != gen[l]
+        if changed:
+            for l in range(lanes):
+                if mk[L.V_GEN, l] != gen[l]:
+                    gen[l] = mk[L.V_GEN, l]
+                    gen_factor[l] = (1.0 - drop) ** gen[l]  # FS_CAP x gen_factor is a vintage's relative price
+                    inv_gen[l] = 1.0 / gen_factor[l]  # the generation factor of a vintage bought now
+        for l in range(lanes):
+            surprise[l] = math.log(mk[L.V_DEMAND, l]) - dle[t]
+        for c in range(n_comp):
+            for l in range(lanes):
+                x[c, X_DEMAND_ALARM, l] = demand_alarm[l]
+                x[c, X_SURPRISE, l] = surprise[l]
         for c in range(n_comp):
             n = 0
             for l in range(lanes):
