@@ -20,22 +20,32 @@ from numba.core import types
 from numba.extending import intrinsic
 
 
-@intrinsic
-def select(typingctx, cond, a, b):
-    """``a`` if ``cond`` else ``b`` (both evaluated), in the unified type of ``a`` and ``b``."""
+def _select(typingctx, cond, a, b, freeze_b: bool):
+    """Typing and code of :func:`select` and :func:`update`: ``a`` if ``cond`` else ``b`` in their
+    unified type, ``b`` passed through LLVM's ``freeze`` first if ``freeze_b``."""
     ty = typingctx.unify_types(a, b)
     if ty is None:
         return None
     sig = ty(cond, a, b)
 
     def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
         c = context.cast(builder, args[0], signature.args[0], types.boolean)
         x = context.cast(builder, args[1], signature.args[1], ty)
         y = context.cast(builder, args[2], signature.args[2], ty)
+        if freeze_b:
+            y = ir.Instruction(builder.block, y.type, "freeze", [y])  # llvmlite has no freeze builder
+            builder._insert(y)
         return builder.select(c, x, y)
 
     return sig, codegen
 
+
+@intrinsic
+def select(typingctx, cond, a, b):
+    """``a`` if ``cond`` else ``b`` (both evaluated), in the unified type of ``a`` and ``b``."""
+    return _select(typingctx, cond, a, b, False)
 
 
 @intrinsic
@@ -50,22 +60,7 @@ def update(typingctx, cond, new, old):
     after which LLVM no longer sees that the store writes back a value it loaded, and stores all
     lanes. The result is the same bits as :func:`select`'s.
     """
-    ty = typingctx.unify_types(new, old)
-    if ty is None:
-        return None
-    sig = ty(cond, new, old)
-
-    def codegen(context, builder, signature, args):
-        from llvmlite import ir
-
-        c = context.cast(builder, args[0], signature.args[0], types.boolean)
-        x = context.cast(builder, args[1], signature.args[1], ty)
-        y = context.cast(builder, args[2], signature.args[2], ty)
-        frozen = ir.Instruction(builder.block, y.type, "freeze", [y])  # llvmlite has no freeze builder
-        builder._insert(frozen)
-        return builder.select(c, x, frozen)
-
-    return sig, codegen
+    return _select(typingctx, cond, new, old, True)
 
 
 def _with_trailing(typingctx, arr, dims):
