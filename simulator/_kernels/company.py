@@ -995,9 +995,9 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         # lines). Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t), so
         # the order of the companies does not matter.
         operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy, cpar,
-                    kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, x, st, fs)
+                   kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, x, st, fs)
         financing(t, lanes, dt, W, n_alive, nxt, nend, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr,
-                   bought, x, st, ts, fs, sched, ring)
+                  bought, x, st, ts, fs, sched, ring)
         for c in range(n_comp):
             if n_alive[c] > 0:
                 nxt[c] = nend[c]
