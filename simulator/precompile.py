@@ -90,23 +90,24 @@ def part_argtypes(mi, ci) -> tuple[tuple, tuple, tuple]:
     return operations, financing, outcome
 
 
-def part_kernels(mi, ci) -> tuple:
-    """The company step's three parts as the function values
-    :func:`~simulator._kernels.company.companies_lanes` calls
+def part_kernels(argtypes) -> tuple:
+    """The company step's three parts, compiled for ``argtypes`` (:func:`part_argtypes`), as the
+    function values :func:`~simulator._kernels.company.companies_lanes` calls
     (:class:`~simulator._kernels.fnvalue.CompiledKernel`: each compiled once, not again inside the
     company kernel)."""
     from simulator._kernels.company import _financing, _operations, _outcome
     from simulator._kernels.fnvalue import CompiledKernel
 
-    return tuple(CompiledKernel(d, t) for d, t in zip((_operations, _financing, _outcome), part_argtypes(mi, ci)))
+    return tuple(CompiledKernel(d, t) for d, t in zip((_operations, _financing, _outcome), argtypes))
 
 
-def lane_argtypes(mi, ci, shocks=None) -> tuple[tuple, tuple]:
+def lane_argtypes(mi, ci, parts, shocks=None) -> tuple[tuple, tuple]:
     """The argument types of :func:`~simulator._kernels.engine.market_lanes` and
     :func:`~simulator._kernels.company.companies_lanes` as the block kernels call them
     (:func:`~simulator._kernels.summary.summary_block`,
     :func:`~simulator._kernels.engine.simulate_block`: the same types), with their own scratch
-    arrays; ``shocks`` the injected variates, if any."""
+    arrays; ``parts`` the company step's parts (:func:`part_kernels`), ``shocks`` the injected
+    variates, if any."""
     from numba import typeof
 
     from simulator._kernels import company_layout as CL
@@ -123,7 +124,7 @@ def lane_argtypes(mi, ci, shocks=None) -> tuple[tuple, tuple]:
     company = (mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, buf, mi.params, dle, dle, dle, ci.cpar, ci.kpar,
                ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr, shocks, np.zeros(0, dtype=np.int64),
                np.empty((NL, nc, CL.N_PINT), dtype=np.int64), np.empty((NL, nc, CL.N_PFLT)),
-               np.empty((nc, n, NL), dtype=np.int8), np.zeros((1, nc, n, NL))) + part_kernels(mi, ci)
+               np.empty((nc, n, NL), dtype=np.int8), np.zeros((1, nc, n, NL))) + tuple(parts)
     return tuple(typeof(a) for a in market), tuple(typeof(a) for a in company)
 
 
@@ -137,8 +138,9 @@ def lane_kernels(mi, ci, shocks=None) -> tuple:
     from simulator._kernels.engine import market_lanes
     from simulator._kernels.fnvalue import CompiledKernel
 
-    market, company = lane_argtypes(mi, ci, shocks)
-    return (CompiledKernel(market_lanes, market), CompiledKernel(companies_lanes, company)) + part_kernels(mi, ci)
+    parts = part_kernels(part_argtypes(mi, ci))
+    market, company = lane_argtypes(mi, ci, parts, shocks)
+    return (CompiledKernel(market_lanes, market), CompiledKernel(companies_lanes, company)) + parts
 
 
 def kernel_plan(mi, ci, bands: str | None) -> Plan:
@@ -166,8 +168,9 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     # the company step: one part here, then the kernel, which calls the parts as function values
     # (it only needs their types) and links the opening state, which the second process compiles
     # first (measured in docs/performance.md, section 14), then the other two parts
-    operations, financing, outcome = part_argtypes(mi, ci)
-    market_types, company_types = lane_argtypes(mi, ci)
+    part_types = part_argtypes(mi, ci)
+    operations, financing, outcome = part_types
+    market_types, company_types = lane_argtypes(mi, ci, part_kernels(part_types))
     plan.here.append((_financing, financing))
     plan.here.append((companies_lanes, company_types))
     f3, f4 = np.zeros((1, 1, 1)), np.zeros((1, 1, 1, 1))

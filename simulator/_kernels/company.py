@@ -921,8 +921,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         external_default_steps(cpar, kpar, kptr, cbase[l], shocks, pl[l], dt, ext1)
         for j in range(kpar.shape[0]):
             ext_step[j, l] = ext1[j]
-    pint[:, :, :] = 0
-    pflt[:, :, :] = 0.0
+    pflt[:, :, :] = 0.0  # exposure and loss are written at default only (every pint column is written below)
     alarms[:, :, :] = 0
     # L1 looks back over the fewest whole steps spanning six months; with steps longer than
     # that (annual, 4-monthly) the 30 % six-month threshold is rescaled to the span compared

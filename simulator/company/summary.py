@@ -155,9 +155,8 @@ def _company(c, pint, pflt, names, opening_debt, n_steps, months_per_step, w, n_
     """:func:`summarise`'s entry for company ``c``."""
     name = names[c]
     # the company's columns, each contiguous (a column of pint itself is strided: a numpy pass over
-    # it reads a cache line per path); col[k] is pint[:, c, k], flt[k] is pflt[:, c, k]
+    # it reads a cache line per path, and most columns are read several times); col[k] is pint[:, c, k]
     col = np.ascontiguousarray(pint[:, c, :].T)
-    flt = np.ascontiguousarray(pflt[:, c, :].T)
     dm = col[CL.P_DEFAULT_MONTH]
     cause = col[CL.P_CAUSE]
     defaulted = dm >= 0
@@ -165,8 +164,8 @@ def _company(c, pint, pflt, names, opening_debt, n_steps, months_per_step, w, n_
     lo, hi = wilson(pd, n_eff)
     month = (dm[defaulted] + 1) * months_per_step
     wd = w[defaulted]
-    el = float(np.sum(w * np.where(defaulted, flt[CL.PF_LOSS], 0.0)))
-    ead = float(np.sum(w * np.where(defaulted, flt[CL.PF_EAD], 0.0)))
+    el = float(np.sum(w * np.where(defaulted, pflt[:, c, CL.PF_LOSS], 0.0)))
+    ead = float(np.sum(w * np.where(defaulted, pflt[:, c, CL.PF_EAD], 0.0)))
     status = col[CL.P_REC_STATUS]
     stressed = col[CL.P_STRESS_MONTH] >= 0
     curve = recovery_curve(col.T[:, None, :], w, n_steps)[0]
