@@ -1,5 +1,5 @@
 """Company balance-sheet kernels: every company of a scenario, month by month,
-on ``NL = 16`` market paths at once, one per lane (MODEL.md sections 4-7).
+on ``NL = 32`` market paths at once, one per lane (MODEL.md sections 4-7).
 
 Plain arrays only; layouts in :mod:`simulator._kernels.company_layout` (``CL``).
 
@@ -30,7 +30,7 @@ lane of that company is alive; nothing of it is read after its default.
 
 The step is three separately compiled functions, :func:`_operations`,
 :func:`_financing` and :func:`_outcome`, called by the driver
-:func:`companies_lanes` once per step and 16 paths, each stepping every
+:func:`companies_lanes` once per step and 32 paths, each stepping every
 company in turn. The driver gets them as function values
 (:func:`simulator.precompile.part_kernels`), so it does not compile their
 code again, and a cold run compiles them on two cores
@@ -114,9 +114,12 @@ R_REV, R_EBITDA, R_INT, R_FCF = range(4)
 
 #: Paths stepped together by :func:`companies_lanes`, one per lane. Every per-path value of the
 #: company step is an array over the lanes (the last axis), and the sections that run every step
-#: are branch-free loops over them, which LLVM turns into SIMD code; 16 is the smallest count at
-#: which it did so here (AVX2: four float64 per instruction, four instructions in flight).
-NL = 16
+#: are branch-free loops over them, which LLVM turns into SIMD code (AVX2: four float64 per
+#: instruction). 16 is the smallest count at which it did so here; 32 spreads each loop's fixed cost
+#: (its set-up, the per-vintage and per-tranche scalars) over twice the paths: summary runs took
+#: 0.86 of the time on one thread, 0.90-0.93 on two, against 16; 64 lanes 0.88-0.91 (the lane
+#: group's buffers outgrow the L2 cache; docs/performance.md, section 15).
+NL = 32
 # per-lane values of a company step: rows of the scratch x[X_*, l]
 (X_DEMAND_ALARM, X_SURPRISE, X_Z, X_U, X_CONTRACT_REV, X_NONCASH, X_RPO, X_SPOT_PX, X_SPOT_CAP, X_FLEET_MW,
  X_DEP, X_IMP, X_POWER_PX, X_MINING_MW, X_REVENUE, X_POWER, X_EBITDA, X_INTEREST, X_COMMITTED, X_UNCOMMITTED,

@@ -10,7 +10,7 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
   sums of the market variables over the block's paths in path order (``sums``);
 - the band values (market variables, then company cash, FCF and net
   leverage, NaN where the company is not alive), a ``[var, step]`` row of a
-  lane group's paths at a time (the company kernel steps ``NL = 16`` paths
+  lane group's paths at a time (the company kernel steps ``NL = 32`` paths
   at once, its lanes, and leaves their market values and lines lane last):
 
   - exact quantiles: written straight into the store of the whole run,
@@ -27,7 +27,7 @@ by :func:`~simulator._kernels.blocks.run_blocks`) and writes
 
   Each ``[var, step]`` row is contiguous over the paths, so the readers
   (:func:`hist_rows`, :mod:`simulator._kernels.quantiles`) stream whole
-  rows, and a lane group writes each row's 16 values together.
+  rows, and a lane group writes each row's 32 values together.
 
 Block slots are fixed by the global path index (chunks start on multiples of
 the block), so the engine can add the slots in global block order and get the
