@@ -219,6 +219,24 @@ def test_bin_of_bits_equals_bin_index():
     assert [bin_index(v) for v in x] == [bin_of_bits(b) for b in bits]
 
 
+@pytest.mark.parametrize("n_steps", [8, 7, 3, 1])  # four steps' rows at a time, and the steps left over
+def test_hist_rows_counts_every_bin(n_steps):
+    from simulator._kernels.summary import BIN_SKIP, N_BINS, hist_rows
+
+    rng = np.random.default_rng(3)
+    n_paths = 1000
+    bins = rng.integers(0, N_BINS + 1, size=(3, n_steps, n_paths + 37)).astype(np.int16)
+    bins[0, :, :500] = 7  # runs of one bin
+    bins[1, :, ::3] = BIN_SKIP
+    hist = np.zeros((3, n_steps, N_BINS + 1), dtype=np.int32)
+    hist[2, 0, 5] = 4  # adds to what is there
+    hist_rows(0, 3, bins, n_paths, hist)
+    want = np.array([[np.bincount(bins[v, t, :n_paths], minlength=N_BINS + 1) for t in range(n_steps)]
+                     for v in range(3)])
+    want[2, 0, 5] += 4
+    np.testing.assert_array_equal(hist, want)
+
+
 def test_exact_bands_equal_numpy_quantile_on_hard_rows():
     """The exact kernel (bin count + radix selection) gives numpy.quantile's bits on rows with
     ties, infinities, both signs, tiny and huge magnitudes, NaN, one or no value."""

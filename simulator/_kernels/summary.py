@@ -265,12 +265,25 @@ def hist_rows(v_begin, v_end, bins, n_paths, hist):
     """Add the binned band values ``bins[v, t, :n_paths]`` into ``hist[v, t, bin]`` for rows
     ``v_begin .. v_end - 1`` (``hist[v, t, N_BINS]`` counts the values skipped, NaN).
 
-    One pass over each contiguous row of 2-byte bins; the histogram row of a
-    step stays in cache while it is read.
+    One pass over each contiguous row of 2-byte bins, four steps' rows at a time: their
+    histogram rows stay in cache while they are read, and the four increments of a path are
+    independent. One row at a time, the increments of a row whose values share a bin wait for one
+    another (a row took 1.3-1.4 ns a value on one thread, four 0.95-1.07 ns;
+    ``docs/performance.md``, section 15).
     """
     n_steps = bins.shape[1]
     for v in range(v_begin, v_end):
-        for t in range(n_steps):
+        t = 0
+        while t + 4 <= n_steps:
+            ha, hb, hc, hd = hist[v, t], hist[v, t + 1], hist[v, t + 2], hist[v, t + 3]
+            ra, rb, rc, rd = bins[v, t], bins[v, t + 1], bins[v, t + 2], bins[v, t + 3]
+            for p in range(n_paths):
+                ha[ra[p]] += 1
+                hb[rb[p]] += 1
+                hc[rc[p]] += 1
+                hd[rd[p]] += 1
+            t += 4
+        for t in range(t, n_steps):
             h = hist[v, t]
             row = bins[v, t]
             for p in range(n_paths):
