@@ -64,10 +64,12 @@ REC_NEVER_STRESSED, REC_RECOVERED, REC_CENSORED, REC_DEFAULTED = range(4)
  P_ALIVE_MONTHS, P_DEMAND_MONTHS, P_LEVERAGE_MONTHS, P_AVALANCHE_MONTHS, P_FIRST_AVALANCHE,
  P_AV_N, P_AV_DEF12, P_ALL_N, P_ALL_DEF12) = range(15)
 N_PINT = 15
-#: dtype of a run's ``pint``: every column is a step index or a count of steps (the kernel's own
-#: per-lane scratch is int64). Half the memory of int64, which at 10^6 paths is 300 MB less to
-#: allocate and touch (docs/performance.md section 14).
-PINT_DTYPE = "int32"
+#: dtype of a run's ``pint``: every column is a step index, a count of steps or a code, and a run
+#: has at most 600 steps (50 years of months), so int16 holds them (the kernel's own per-lane
+#: scratch is int64). At 10^6 paths int16 is 450 MB less to allocate, touch, write and read than
+#: int64: int32 took a 10^6-path run from 22.5-25.3 s to 19.8-20.3 s (docs/performance.md section
+#: 14), int16 from 24.0-24.6 s to 22.0-22.4 s (section 15).
+PINT_DTYPE = "int16"
 PINT_NAMES = ("default_month", "default_cause", "recovery_month", "recovery_status", "stress_month",
               "trough_month", "alive_months", "demand_alarm_months", "leverage_alarm_months",
               "avalanche_months", "first_avalanche_month", "avalanche_months_observed",

@@ -18,7 +18,7 @@ def _pint(default_months: dict, n_paths: int, dtype) -> np.ndarray:
     return pint
 
 
-@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64])
 def test_contagion_by_hand(dtype):
     # paths: 0 counterparty first, 1 company first, 2 counterparty only, 3 company only, 4 neither,
     # 5 both in the same month (not first)
@@ -31,15 +31,30 @@ def test_contagion_by_hand(dtype):
     assert got["pd_otherwise"] == pytest.approx(3 / 4)  # paths 1, 3, 5 of 1, 3, 4, 5
 
 
-def test_summary_does_not_depend_on_the_integer_width():
+@pytest.mark.parametrize("n_steps, mps", [(60, 1), (600, 1), (50, 12)])  # the longest runs: 600 months
+def test_summary_does_not_depend_on_the_integer_width(n_steps, mps):
     rng = np.random.default_rng(3)
     n = 2000
-    pint64 = rng.integers(-1, 60, size=(n, 2, CL.N_PINT)).astype(np.int64)
+    pint64 = rng.integers(-1, n_steps, size=(n, 2, CL.N_PINT)).astype(np.int64)
+    pint64[:5] = n_steps - 1  # the last step, on a few paths
     pflt = rng.normal(size=(n, 2, CL.N_PFLT))
-    args = (["a", "b"], np.array([1e9, 2e9]), 60)
+    args = (["a", "b"], np.array([1e9, 2e9]), n_steps, mps)
     cp = {"a": ["b"], "b": ["a"]}
-    assert summarise(pint64.astype(np.int32), pflt, *args, counterparties=cp) == \
-        summarise(pint64, pflt, *args, counterparties=cp)
+    want = summarise(pint64, pflt, *args, counterparties=cp)
+    for dtype in (np.int16, np.int32):
+        assert summarise(pint64.astype(dtype), pflt, *args, counterparties=cp) == want
+
+
+def test_pint_dtype_holds_the_longest_run():
+    from pydantic import ValidationError
+
+    from simulator.scenario.schema import Simulation
+
+    longest = Simulation(horizon_years=50.0, steps_per_year=12)
+    with pytest.raises(ValidationError):
+        Simulation(horizon_years=50.5, steps_per_year=12)
+    # a step index, a count of steps, and a month count (steps x months per step) all fit
+    assert longest.n_steps * 12 <= np.iinfo(CL.PINT_DTYPE).max
 
 
 def test_weighted_quantiles_one_sort_many_levels():
