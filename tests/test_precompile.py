@@ -56,7 +56,7 @@ for name, exact_bytes in (("sketch", 0), ("exact", 2**40)):
 import re
 from simulator._kernels.summary import summary_block
 ir = "".join(summary_block.overloads[sig].library.get_llvm_str() for sig in summary_block.signatures)
-report["defined"] = sorted(set(re.findall(r"^define [^@]*@[^(]*?(market_paths|market_lanes|companies_lanes|_financing)",
+report["defined"] = sorted(set(re.findall(r"^define [^@]*@[^(]*?(market_path|market_lanes|companies_lanes|_financing)",
                                           ir, re.M)))
 # the company kernel calls its step's parts as function values: their code is not in its module
 from simulator._kernels.company import companies_lanes

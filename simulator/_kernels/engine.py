@@ -1,7 +1,7 @@
 """The fused engine kernel: market and companies on each path, blocks of paths on a thread pool.
 
-For ``NL`` paths at a time, :func:`~simulator._kernels.market.market_paths` fills a
-market buffer, one path per lane; then :func:`~simulator._kernels.company.companies_lanes` steps
+For every path, :func:`~simulator._kernels.market.market_path` fills a per-path
+market buffer; then :func:`~simulator._kernels.company.companies_lanes` steps
 all companies month by month on ``NL`` such paths at once, one per lane. Paths are independent and every variate is
 a function of (seed, global path, stream, step), so results do not depend on
 the thread count or on how paths are chunked.
@@ -18,7 +18,7 @@ from simulator._kernels import layout as L
 from simulator._kernels._jit import jit
 from simulator._kernels.blocks import run_blocks
 from simulator._kernels.company import NL
-from simulator._kernels.market import market_paths
+from simulator._kernels.market import market_path
 
 
 def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
@@ -37,12 +37,14 @@ def market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, 
     ``buf[:, :, 0 .. nl - 1]`` of the company kernel (``buf[t, v, l]``: lane last, so that a step's
     market values are a row of lanes); the lanes after them repeat the last path (the caller drops
     their results)."""
-    market_paths(path0 + p0, p0, nl, k0, k1, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
-                 shocks, buf)
-    for t in range(n_steps):
-        for v in range(buf.shape[1]):
-            for l in range(nl, buf.shape[2]):
-                buf[t, v, l] = buf[t, v, nl - 1]
+    for l in range(buf.shape[2]):
+        if l < nl:
+            market_path(k0, k1, path0 + p0 + l, p0 + l, n_steps, dt, mps, chol, params, models,
+                        btc_series, rate_series, shocks, buf[:, :, l])
+        else:
+            for t in range(n_steps):
+                for v in range(buf.shape[1]):
+                    buf[t, v, l] = buf[t, v, nl - 1]
 
 
 @jit
@@ -74,7 +76,7 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
     mps : int
         Months per step.
     chol, params, models, btc_series, rate_series
-        Market inputs, as for :func:`~simulator._kernels.market.market_paths`.
+        Market inputs, as for :func:`~simulator._kernels.market.market_path`.
     dle, net_hr, subsidy : float64[n_steps]
         ln E[D_t]; network hashrate (EH/s); block subsidy (BTC).
     cpar, kpar, kptr, tpar, tptr, fpar, fptr

@@ -45,19 +45,11 @@ from simulator._kernels._jit import jit, jit_inline
 from simulator._kernels.blocks import run_blocks
 from simulator._kernels.fexp import exp_array
 from simulator._kernels.rng import normal_at, step_key, stream_base, uniform_at
-from simulator._kernels.select import select
 
 
-#: Paths per call of :func:`market_paths` in :func:`simulate_market_block` (the fused engine's
-#: kernels call it with the company kernel's lanes).
-LANES = 32
 #: Slots of the per-path log buffer: the levels reported as ``exp`` of a log.
 X_BTC, X_SPREAD, X_GPU, X_DEMAND, X_INFERENCE, X_TOKEN, X_GM, X_POWER = range(8)
 N_EXP = 8
-#: Rows of the per-lane state: log bitcoin price, short rate, log spread, GPU price deviation,
-#: generation count, demand growth, log demand, log inference cost, log token price, log power price.
-M_LN_S, M_R, M_X_H, M_X_GPU, M_N_GEN, M_G, M_LN_D, M_LN_C, M_LN_TOK, M_X_W = range(10)
-N_STATE = 10
 
 
 @jit_inline
@@ -137,19 +129,12 @@ def aux_uniform(bases, s, t, skey, shocks, p_local, injected):
 
 
 @jit
-def market_paths(gpath0, p_local0, lanes, k0, k1, n_steps, dt, months_per_step, chol, params, models,
-                 btc_series, rate_series, shocks, buf):
-    """Simulate every market driver on ``lanes`` paths at once, one per lane; fill
-    ``buf[t, v, l]`` (lane last: a step's value of a variable is a row of lanes).
+def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, params, models,
+                btc_series, rate_series, shocks, buf):
+    """Simulate every market driver on one path; fill ``buf[t, v]``.
 
-    Lane ``l`` is global path ``gpath0 + l`` (keys its random streams), row ``p_local0 + l`` of
-    ``shocks`` when shocks are injected. ``lanes <= buf.shape[2]``; the lanes after them are not
-    written.
-
-    Each lane goes through exactly the operations, in the same order, of a path simulated alone,
-    so the lanes never mix. The arithmetic of a step is a loop over the lanes, which LLVM turns
-    into SIMD code (the models are the scenario's, the same in every lane); the draws, the Poisson
-    counts of jumps and the CIR step (branchy, rare or calling out) stay plain loops.
+    ``gpath`` is the global path index (keys the random streams), ``p_local``
+    its row in ``shocks`` when shocks are injected.
 
     A variate is a pure function of (key, path, stream, step), so a stream is
     drawn only where a step reads it (a jump size only in a step with a jump,
@@ -160,23 +145,21 @@ def market_paths(gpath0, p_local0, lanes, k0, k1, n_steps, dt, months_per_step, 
     """
     nf = L.N_FACTORS
     ns = L.N_MARKET_STREAMS
-    nl = buf.shape[2]
     injected = shocks.shape[0] > 0
     ne = N_EXP
-    # Scratch, allocated per call (nothing is allocated per step): the step's factor normals z and
-    # eps = chol z; the stream bases; the logs of the levels, lg[t, X_*, l], and their exponentials.
-    z = np.empty((nf, nl))
-    eps = np.empty((nf, nl))
-    bases = np.empty((nl, ns), dtype=np.uint64)
-    pl = np.empty(nl, dtype=np.int64)  # each lane's row of the injected shocks
-    lgs = np.empty((2, n_steps, ne, nl))
-    lg = lgs[0]
-    ex = lgs[1]
-    for l in range(lanes):
-        pl[l] = p_local0 + l
-        if not injected:
-            for s in range(ns):
-                bases[l, s] = stream_base(k0, k1, np.uint64(gpath0 + l), np.uint64(s))
+    # Scratch, allocated per path (nothing is allocated per step): the step's
+    # factor normals z and eps = chol z; the stream bases; the logs of the
+    # levels, lg[t * ne + X_*], and their exponentials.
+    fs = np.empty(2 * nf)
+    z = fs[:nf]
+    eps = fs[nf:]
+    bases = np.empty(ns, dtype=np.uint64)
+    lgs = np.empty(2 * ne * n_steps)
+    lg = lgs[:ne * n_steps]
+    ex = lgs[ne * n_steps:]
+    if not injected:
+        for s in range(ns):
+            bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
 
     pb = params[L.D_BITCOIN]
     pr = params[L.D_RATES]
@@ -260,192 +243,156 @@ def market_paths(gpath0, p_local0, lanes, k0, k1, n_steps, dt, months_per_step, 
     use_hjump = lam_h > 0.0
     use_gen = gen_months <= 0.0 and lam_gen > 0.0
 
-    # --- state, per lane
-    st = np.empty((N_STATE, nl))
-    bear = np.empty(nl, dtype=np.bool_)
-    boot_pos = np.zeros(nl, dtype=np.int64)
-    for l in range(lanes):
-        st[M_LN_S, l] = math.log(pb[L.BTC_S0])
-        bear[l] = pb[L.BTC_START_BEAR] > 0.5
-        st[M_R, l] = pr[L.RATE_R0]
-        st[M_X_H, l] = math.log(ps[L.SPREAD_H0])
-        st[M_X_GPU, l] = 0.0
-        st[M_N_GEN, l] = 0.0
-        st[M_G, l] = pd[L.DEMAND_G0]
-        st[M_LN_D, l] = 0.0
-        st[M_LN_C, l] = 0.0
-        st[M_LN_TOK, l] = 0.0
-        st[M_X_W, l] = math.log(pw[L.POWER_P0])
+    # --- state
+    ln_s = math.log(pb[L.BTC_S0])
+    bear = pb[L.BTC_START_BEAR] > 0.5
+    boot_pos = 0
+    r = pr[L.RATE_R0]
+    x_h = math.log(ps[L.SPREAD_H0])
+    x_gpu = 0.0
+    n_gen = 0.0
     ln_p0 = math.log(pg[L.GPU_P0])
+    g = pd[L.DEMAND_G0]
+    ln_d = 0.0
+    ln_c = 0.0
+    ln_tok = 0.0
+    x_w = math.log(pw[L.POWER_P0])
 
     skey = np.uint64(0)
     for t in range(n_steps):
-        # correlated factors: z = streams 0-8 (independent normals), eps = chol z (each row's
-        # products added in column order from +0.0, as a path alone does)
+        # correlated factors: z = streams 0-8 (independent normals), eps = chol z
         if injected:
             for s in range(nf):
-                for l in range(lanes):
-                    z[s, l] = shocks[pl[l], t, s]
+                z[s] = shocks[p_local, t, s]
         else:
             skey = step_key(t, 0)
             for s in range(nf):
-                for l in range(lanes):
-                    z[s, l] = normal_at(bases[l, s], t, skey)
+                z[s] = normal_at(bases[s], t, skey)
         for i in range(nf):
-            for l in range(lanes):
-                eps[i, l] = 0.0
+            acc = 0.0
             for j in range(i + 1):
-                cij = chol[i, j]
-                for l in range(lanes):
-                    eps[i, l] += cij * z[j, l]
-        lgt = lg[t]
-        bt = buf[t]
+                acc += chol[i, j] * z[j]
+            eps[i] = acc
 
         # bitcoin
-        if btc_model == L.BTC_GBM or btc_model == L.BTC_JUMP_DIFFUSION:
-            for l in range(lanes):
-                st[M_LN_S, l] += drift_b + vol_b * eps[L.Z_BITCOIN, l]
+        if btc_model == L.BTC_GBM:
+            ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
+            x_btc = ln_s
+        elif btc_model == L.BTC_JUMP_DIFFUSION:
+            ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
             if use_bjump:
-                for l in range(lanes):  # (a plain loop: the draws call out)
-                    u = aux_uniform(bases[l], L.S_BTC_JUMP_N, t, skey, shocks, pl[l], injected)
-                    nj = poisson_count(lam_b, p0_b, u)
-                    if nj > 0:
-                        zj = aux_normal(bases[l], L.S_BTC_JUMP_Z, t, skey, shocks, pl[l], injected)
-                        st[M_LN_S, l] += nj * mj + sj * math.sqrt(nj) * zj
-            for l in range(lanes):
-                lgt[X_BTC, l] = st[M_LN_S, l]
+                u = aux_uniform(bases, L.S_BTC_JUMP_N, t, skey, shocks, p_local, injected)
+                nj = poisson_count(lam_b, p0_b, u)
+                if nj > 0:
+                    zj = aux_normal(bases, L.S_BTC_JUMP_Z, t, skey, shocks, p_local, injected)
+                    ln_s += nj * mj + sj * math.sqrt(nj) * zj
+            x_btc = ln_s
         elif btc_model == L.BTC_REGIME:
-            for l in range(lanes):
-                st[M_LN_S, l] += select(bear[l], drift_bear + vol_bear * eps[L.Z_BITCOIN, l],
-                                        drift_b + vol_b * eps[L.Z_BITCOIN, l])
-            for l in range(lanes):
-                u = aux_uniform(bases[l], L.S_REGIME, t, skey, shocks, pl[l], injected)
-                if bear[l]:
-                    if u < p_to_bull:
-                        bear[l] = False
-                elif u < p_to_bear:
-                    bear[l] = True
-                lgt[X_BTC, l] = st[M_LN_S, l]
+            if bear:
+                ln_s += drift_bear + vol_bear * eps[L.Z_BITCOIN]
+            else:
+                ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
+            u = aux_uniform(bases, L.S_REGIME, t, skey, shocks, p_local, injected)
+            if bear:
+                if u < p_to_bull:
+                    bear = False
+            elif u < p_to_bear:
+                bear = True
+            x_btc = ln_s
         elif btc_model == L.BTC_REPLAY:
-            for l in range(lanes):
-                lgt[X_BTC, l] = 0.0  # replay: the level is btc_series[t], written below
+            x_btc = 0.0  # replay: the level is btc_series[t], written below
         else:  # bootstrap
-            for l in range(lanes):
-                if t % block == 0:
-                    # moving-block bootstrap: a block is a contiguous run of history
-                    # (no wrap from the last month to the first); block <= n_hist is
-                    # checked when packing
-                    u = aux_uniform(bases[l], L.S_BOOT, t, skey, shocks, pl[l], injected)
-                    boot_pos[l] = int(u * n_starts)
-                    if boot_pos[l] >= n_starts:
-                        boot_pos[l] = n_starts - 1
-                st[M_LN_S, l] += btc_series[boot_pos[l] + t % block]
-                lgt[X_BTC, l] = st[M_LN_S, l]
+            if t % block == 0:
+                # moving-block bootstrap: a block is a contiguous run of history
+                # (no wrap from the last month to the first); block <= n_hist is
+                # checked when packing
+                u = aux_uniform(bases, L.S_BOOT, t, skey, shocks, p_local, injected)
+                boot_pos = int(u * n_starts)
+                if boot_pos >= n_starts:
+                    boot_pos = n_starts - 1
+            ln_s += btc_series[boot_pos + t % block]
+            x_btc = ln_s
+        lg[t * ne + X_BTC] = x_btc
 
         # short rate
         if rate_model == L.RATE_VASICEK:
-            for l in range(lanes):
-                st[M_R, l] = r_theta + (st[M_R, l] - r_theta) * r_decay + r_sd * eps[L.Z_RATES, l]
+            r = r_theta + (r - r_theta) * r_decay + r_sd * eps[L.Z_RATES]
         elif rate_model == L.RATE_CIR:
-            for l in range(lanes):  # (a plain loop: branchy)
-                st[M_R, l] = cir_qe_step(st[M_R, l], r_kappa, r_theta, r_sigma, r_e, eps[L.Z_RATES, l])
+            r = cir_qe_step(r, r_kappa, r_theta, r_sigma, r_e, eps[L.Z_RATES])
         else:
-            for l in range(lanes):
-                st[M_R, l] = rate_series[t]
-        for l in range(lanes):
-            bt[L.V_RATE, l] = st[M_R, l]
+            r = rate_series[t]
+        buf[t, L.V_RATE] = r
 
         # high-yield spread: log-OU plus upward jumps
-        for l in range(lanes):
-            st[M_X_H, l] = h_m + (st[M_X_H, l] - h_m) * h_decay + h_sd * eps[L.Z_SPREAD, l]
+        x_h = h_m + (x_h - h_m) * h_decay + h_sd * eps[L.Z_SPREAD]
         if use_hjump:
-            for l in range(lanes):  # (a plain loop: the draws call out)
-                u = aux_uniform(bases[l], L.S_SPREAD_JUMP_N, t, skey, shocks, pl[l], injected)
-                nh = poisson_count(lam_h, p0_h, u)
-                if nh > 0:
-                    zh = aux_normal(bases[l], L.S_SPREAD_JUMP_Z, t, skey, shocks, pl[l], injected)
-                    st[M_X_H, l] += nh * h_jm + h_js * math.sqrt(nh) * zh
-        for l in range(lanes):
-            lgt[X_SPREAD, l] = st[M_X_H, l]
+            u = aux_uniform(bases, L.S_SPREAD_JUMP_N, t, skey, shocks, p_local, injected)
+            nh = poisson_count(lam_h, p0_h, u)
+            if nh > 0:
+                zh = aux_normal(bases, L.S_SPREAD_JUMP_Z, t, skey, shocks, p_local, injected)
+                x_h += nh * h_jm + h_js * math.sqrt(nh) * zh
+        lg[t * ne + X_SPREAD] = x_h
 
         # GPU rental price (newest generation) and generation launches
-        gpu_trend = ln_p0 - d_gpu * (t + 1) * dt
-        for l in range(lanes):
-            st[M_X_GPU, l] = st[M_X_GPU, l] * x_decay + x_sd * eps[L.Z_GPU, l]
-            lgt[X_GPU, l] = gpu_trend + st[M_X_GPU, l]
+        x_gpu = x_gpu * x_decay + x_sd * eps[L.Z_GPU]
+        lg[t * ne + X_GPU] = ln_p0 - d_gpu * (t + 1) * dt + x_gpu
         if gen_months > 0.0:
             n_gen = math.floor((t + 1) * months_per_step / gen_months + 1e-9)
-            for l in range(lanes):
-                st[M_N_GEN, l] = n_gen
         elif use_gen:
-            for l in range(lanes):  # (a plain loop: the draws call out)
-                u = aux_uniform(bases[l], L.S_GPU_GEN, t, skey, shocks, pl[l], injected)
-                st[M_N_GEN, l] += poisson_count(lam_gen, p0_gen, u)
-        for l in range(lanes):
-            bt[L.V_GEN, l] = st[M_N_GEN, l]
+            u = aux_uniform(bases, L.S_GPU_GEN, t, skey, shocks, p_local, injected)
+            n_gen += poisson_count(lam_gen, p0_gen, u)
+        buf[t, L.V_GEN] = n_gen
 
-        # AI demand: OU growth and its exact integral (the second normal drawn per lane first)
-        for l in range(lanes):
-            z[0, l] = aux_normal(bases[l], L.S_DEMAND_AUX, t, skey, shocks, pl[l], injected)
-        for l in range(lanes):
-            e_g = eps[L.Z_DEMAND, l]
-            g = st[M_G, l]
-            integral = g_long_dt + (g - g_long) * i_mean_k + i_load * e_g + i_resid * z[0, l]
-            g = g_long + (g - g_long) * ea + sd_g * e_g
-            st[M_G, l] = g
-            st[M_LN_D, l] += integral
-            lgt[X_DEMAND, l] = st[M_LN_D, l]
-            bt[L.V_GROWTH, l] = g
+        # AI demand: OU growth and its exact integral
+        e_g = eps[L.Z_DEMAND]
+        e_i = aux_normal(bases, L.S_DEMAND_AUX, t, skey, shocks, p_local, injected)
+        integral = g_long_dt + (g - g_long) * i_mean_k + i_load * e_g + i_resid * e_i
+        g = g_long + (g - g_long) * ea + sd_g * e_g
+        ln_d += integral
+        lg[t * ne + X_DEMAND] = ln_d
+        buf[t, L.V_GROWTH] = g
 
-            # inference cost (relative to c0 inside, in USD per 1k tokens outside) and token price
-            st[M_LN_C, l] += drift_c + vol_c * eps[L.Z_INFERENCE, l]
-            st[M_LN_TOK, l] += drift_t + vol_t * eps[L.Z_TOKENS, l]
-            lgt[X_INFERENCE, l] = st[M_LN_C, l]
-            lgt[X_TOKEN, l] = st[M_LN_TOK, l]
-            lgt[X_GM, l] = st[M_LN_C, l] - st[M_LN_TOK, l]
+        # inference cost (relative to c0 inside, in USD per 1k tokens outside) and token price
+        ln_c += drift_c + vol_c * eps[L.Z_INFERENCE]
+        ln_tok += drift_t + vol_t * eps[L.Z_TOKENS]
+        lg[t * ne + X_INFERENCE] = ln_c
+        lg[t * ne + X_TOKEN] = ln_tok
+        lg[t * ne + X_GM] = ln_c - ln_tok
 
-            # power price: log-OU
-            st[M_X_W, l] = w_m + (st[M_X_W, l] - w_m) * w_decay + w_sd * eps[L.Z_POWER, l]
-            lgt[X_POWER, l] = st[M_X_W, l]
-            bt[L.V_REGIME, l] = select(bear[l], 1.0, 0.0)
+        # power price: log-OU
+        x_w = w_m + (x_w - w_m) * w_decay + w_sd * eps[L.Z_POWER]
+        lg[t * ne + X_POWER] = x_w
+        buf[t, L.V_REGIME] = 1.0 if bear else 0.0
 
-            # common utilisation factor, read by the company engine
-            bt[L.V_UTIL_FACTOR, l] = eps[L.Z_UTIL, l]
-    # Every exponential of the call in one loop, which LLVM vectorises
+        # common utilisation factor, read by the company engine
+        buf[t, L.V_UTIL_FACTOR] = eps[L.Z_UTIL]
+    # Every exponential of the path in one loop, which LLVM vectorises
     # (the same bits as math.exp, see fexp); then the levels into buf.
-    exp_array(lg.reshape(n_steps * ne * nl), ex.reshape(n_steps * ne * nl))
-    replay = btc_model == L.BTC_REPLAY
+    exp_array(lg, ex)
     for t in range(n_steps):
-        e = ex[t]
-        bt = buf[t]
-        b_replay = btc_series[t] if replay else 0.0
-        for l in range(lanes):
-            bt[L.V_BTC, l] = select(replay, b_replay, e[X_BTC, l])
-            bt[L.V_SPREAD, l] = e[X_SPREAD, l]
-            bt[L.V_GPU, l] = e[X_GPU, l]
-            bt[L.V_DEMAND, l] = e[X_DEMAND, l]
-            bt[L.V_INFERENCE, l] = c0 * e[X_INFERENCE, l]
-            bt[L.V_TOKEN, l] = e[X_TOKEN, l]
-            gm = 1.0 - gm_k * e[X_GM, l]
-            gm = select(gm > -1.0, gm, -1.0)  # max(-1.0, gm), min(1.0, .) as numba's builtins
-            bt[L.V_GM, l] = select(gm < 1.0, gm, 1.0)
-            bt[L.V_POWER, l] = e[X_POWER, l]
+        e = ex[t * ne:(t + 1) * ne]
+        buf[t, L.V_BTC] = btc_series[t] if btc_model == L.BTC_REPLAY else e[X_BTC]
+        buf[t, L.V_SPREAD] = e[X_SPREAD]
+        buf[t, L.V_GPU] = e[X_GPU]
+        buf[t, L.V_DEMAND] = e[X_DEMAND]
+        buf[t, L.V_INFERENCE] = c0 * e[X_INFERENCE]
+        buf[t, L.V_TOKEN] = e[X_TOKEN]
+        gm = 1.0 - gm_k * e[X_GM]
+        buf[t, L.V_GM] = min(1.0, max(-1.0, gm))
+        buf[t, L.V_POWER] = e[X_POWER]
 
 
 @jit
 def simulate_market_block(p_begin, p_end, k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
                           btc_series, rate_series, shocks, out):
-    """Paths ``p_begin .. p_end - 1`` of :func:`simulate_market` (serial, releases the GIL),
-    ``LANES`` at a time."""
-    buf = np.empty((n_steps, L.N_MARKET_VARS, LANES))
-    for p0 in range(p_begin, p_end, LANES):
-        nl = min(LANES, p_end - p0)
-        market_paths(path0 + p0, p0, nl, k0, k1, n_steps, dt, months_per_step, chol, params, models,
-                     btc_series, rate_series, shocks, buf)
+    """Paths ``p_begin .. p_end - 1`` of :func:`simulate_market` (serial, releases the GIL)."""
+    buf = np.empty((n_steps, L.N_MARKET_VARS))
+    for p in range(p_begin, p_end):
+        market_path(k0, k1, path0 + p, p, n_steps, dt, months_per_step, chol, params, models,
+                    btc_series, rate_series, shocks, buf)
         for v in range(L.N_MARKET_VARS):
-            for l in range(nl):
-                for t in range(n_steps):
-                    out[v, p0 + l, t] = buf[t, v, l]
+            for t in range(n_steps):
+                out[v, p, t] = buf[t, v]
 
 
 def simulate_market(k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
