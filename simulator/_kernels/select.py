@@ -108,8 +108,8 @@ def borrow(typingctx, arr):
     pruning does not remove from a function of many blocks. Rebound at once, the argument's count
     and drop fall in the first block, where numba prunes them, and the view counts nothing.
     Measured: the company step's three parts made 30 such operations per call (3 calls per step
-    and 16 paths, as it was then), some 3 % of a summary run (``docs/performance.md`` section 14). The view must
-    not outlive ``arr``, which holds for a function's own argument.
+    and 16 paths, as it was then), some 3 % of a summary run (``docs/performance.md`` section 14).
+    The view must not outlive ``arr``, which holds for a function's own argument.
     """
     from numba.core.types import Array
     from numba.np.arrayobj import make_array
