@@ -37,6 +37,8 @@ def test_summary_does_not_depend_on_the_integer_width(n_steps, mps):
     n = 2000
     pint64 = rng.integers(-1, n_steps, size=(n, 2, CL.N_PINT)).astype(np.int64)
     pint64[:5] = n_steps - 1  # the last step, on a few paths
+    stress, rec = pint64[:, :, CL.P_STRESS_MONTH], pint64[:, :, CL.P_REC_MONTH]
+    pint64[:, :, CL.P_REC_MONTH] = np.where((stress >= 0) & (rec >= 0), np.maximum(rec, stress), rec)  # as a run
     pflt = rng.normal(size=(n, 2, CL.N_PFLT))
     args = (["a", "b"], np.array([1e9, 2e9]), n_steps, mps)
     cp = {"a": ["b"], "b": ["a"]}
@@ -55,6 +57,35 @@ def test_pint_dtype_holds_the_longest_run():
         Simulation(horizon_years=50.5, steps_per_year=12)
     # a step index, a count of steps, and a month count (steps x months per step) all fit
     assert longest.n_steps * 12 <= np.iinfo(CL.PINT_DTYPE).max
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int64])
+def test_curves_add_weights_in_path_order(dtype):
+    """pd_curve and recovery_curve are the bits of np.add.at over the paths concerned."""
+    from simulator.company.summary import pd_curve, recovery_curve
+
+    rng = np.random.default_rng(4)
+    n, n_steps = 5000, 36
+    pint = rng.integers(-1, n_steps, size=(n, 3, CL.N_PINT)).astype(dtype)
+    stress, rec = pint[:, :, CL.P_STRESS_MONTH], pint[:, :, CL.P_REC_MONTH]
+    pint[:, :, CL.P_REC_MONTH] = np.where((stress >= 0) & (rec >= 0), np.maximum(rec, stress), rec)
+    pint[:, 2, CL.P_STRESS_MONTH] = -1  # a company never stressed: NaN
+    w = rng.random(n)
+    w /= w.sum()
+    dm = pint[:, :, CL.P_DEFAULT_MONTH]
+    want_pd = np.zeros((3, n_steps))
+    want_rec = np.full((3, n_steps + 1), np.nan)
+    for c in range(3):
+        hit = dm[:, c] >= 0
+        np.add.at(want_pd[c], dm[hit, c], w[hit])
+        stressed = stress[:, c] >= 0
+        if c < 2:
+            ok = stressed & (pint[:, c, CL.P_REC_MONTH] >= 0)
+            dens = np.zeros(n_steps + 1)
+            np.add.at(dens, pint[ok, c, CL.P_REC_MONTH] - pint[ok, c, CL.P_STRESS_MONTH], w[ok])
+            want_rec[c] = np.cumsum(dens) / w[stressed].sum()
+    np.testing.assert_array_equal(pd_curve(dm, w, n_steps)[0], np.clip(np.cumsum(want_pd, axis=1), 0.0, 1.0))
+    np.testing.assert_array_equal(recovery_curve(pint, w, n_steps), want_rec)
 
 
 def test_weighted_quantiles_one_sort_many_levels():
