@@ -75,7 +75,7 @@ def run(scenario, path0: int = 0, n_paths: int | None = None, shocks: np.ndarray
     -------
     dict
         ``market`` float64[N_MARKET_VARS, n_paths, n_steps] or None;
-        ``pint`` int32[n_paths, n_comp, N_PINT]; ``pflt`` float64[n_paths, n_comp, N_PFLT];
+        ``pint`` PINT_DTYPE[n_paths, n_comp, N_PINT]; ``pflt`` float64[n_paths, n_comp, N_PFLT];
         ``alarms`` int8[n_paths, n_comp, n_steps] (ALARM_* bits; transient, not kept in summary results);
         ``full`` float64[N_OUT, n_comp, n_paths, n_steps] or None; ``companies`` the
         :class:`~simulator.company.CompanyInputs`; ``inputs`` the market inputs.

@@ -82,11 +82,11 @@ def part_argtypes(mi, ci) -> tuple[tuple, tuple, tuple]:
     u3 = np.zeros((1, 1, 1), dtype=np.uint64)
     skey = np.uint64(0)
     hours, W = float(mi.dt), int(mi.months_per_step)  # a float64 and an int64
-    operations = sig(i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, dle, subsidy, ci.cpar, ci.kpar,
-                     ci.kptr, ci.fpar, i1, i1, b2, f2, i2, i1, i1, f3, f3, f3)
+    operations = sig(i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, f1, dle, subsidy, ci.cpar,
+                     ci.kpar, ci.kptr, ci.fpar, i1, i1, b2, f2, i2, i1, i1, f3, f3, f3)
     financing = sig(i, i, mi.dt, W, i1, i1, i1, b2, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f3, f3, f3,
                     f3, f4, f4)
-    outcome = sig(i, i, lines, b2, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al)
+    outcome = sig(i, i, lines, b2, f1, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al)
     return operations, financing, outcome
 
 

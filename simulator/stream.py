@@ -46,7 +46,7 @@ class Summary:
 
     Attributes
     ----------
-    pint : int32[n_paths, n_comp, N_PINT]; pflt : float64[n_paths, n_comp, N_PFLT]
+    pint : PINT_DTYPE[n_paths, n_comp, N_PINT]; pflt : float64[n_paths, n_comp, N_PFLT]
     counts : int64[n_comp, N_COUNTS, n_steps]
         ``simulator._kernels.summary.CN_*`` columns.
     market_mean : float64[N_MARKET_VARS, n_steps]

@@ -121,11 +121,11 @@ R_REV, R_EBITDA, R_INT, R_FCF = range(4)
 #: group's buffers outgrow the L2 cache; docs/performance.md, section 15).
 NL = 32
 # per-lane values of a company step: rows of the scratch x[X_*, l]
-(X_DEMAND_ALARM, X_SURPRISE, X_Z, X_U, X_CONTRACT_REV, X_NONCASH, X_RPO, X_SPOT_PX, X_SPOT_CAP, X_FLEET_MW,
+(X_Z, X_U, X_CONTRACT_REV, X_NONCASH, X_RPO, X_SPOT_PX, X_SPOT_CAP, X_FLEET_MW,
  X_DEP, X_IMP, X_POWER_PX, X_MINING_MW, X_REVENUE, X_POWER, X_EBITDA, X_INTEREST, X_COMMITTED, X_UNCOMMITTED,
  X_TAX, X_AMORT, X_CAPEX, X_FCF, X_NET_FIN, X_TO_FUND, X_DEBT_TRANCHES, X_CASH, X_MATURED, X_ARG, X_EXP,
- X_CAUSE, X_DEBT_END, X_LEV_END, X_UNDRAWN_REV, X_ONE, X_BTC) = range(37)
-N_X = 37
+ X_CAUSE, X_DEBT_END, X_LEV_END, X_UNDRAWN_REV, X_ONE, X_BTC) = range(35)
+N_X = 35
 # X_ONE: 1.0 in every lane (the O_ALIVE line); X_BTC: the bitcoin held at the end of the step (O_BTC).
 #: The ``x`` row of each output line, indexed by its ``O_*`` number.
 LINE_ROWS = (X_REVENUE, X_EBITDA, X_INTEREST, X_TAX, X_CAPEX, X_FCF, X_NET_FIN, X_CASH, X_DEBT_END, X_RPO, X_U,
@@ -319,13 +319,14 @@ def _net_leverage(debt, cash, ttm_ebitda):
 
 
 @jit_noalias
-def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy,
-                cpar, kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, xs, st, fs):
+def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, surprise, net_hr,
+                subsidy, cpar, kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, xs, st, fs):
     """Every company ``c`` alive in some lane (``n_alive[c] > 0``) in step ``t``, every lane:
     utilisation, revenue (contracts, GPU vintages with depreciation and impairment, mining, core and
     AI revenue) and operating cost, into ``xs[c]`` (the ``X_*`` rows) and the state. Arguments as in
-    :func:`companies_lanes`; ``nxt[c]``: the company's first planned vintage not yet bought (those
-    before it are on the books or cancelled)."""
+    :func:`companies_lanes`; ``surprise[l]``: lane ``l``'s demand surprise ``ln D_t - ln E[D_t]``
+    (the market's, the same for every company); ``nxt[c]``: the company's first planned vintage not
+    yet bought (those before it are on the books or cancelled)."""
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     mk = trailing1(mk, NL)
     gfirst = trailing1(gfirst, NL)
@@ -336,7 +337,8 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
     fs = trailing2(fs, N_FS, NL)
     # the other arrays as views that count no references (select.borrow: atomic operations otherwise)
     lines, shocks, pl, cbase, ucon = borrow(lines), borrow(shocks), borrow(pl), borrow(cbase), borrow(ucon)
-    gen_factor, net_hr, subsidy, cpar = borrow(gen_factor), borrow(net_hr), borrow(subsidy), borrow(cpar)
+    gen_factor, surprise, net_hr = borrow(gen_factor), borrow(surprise), borrow(net_hr)
+    subsidy, cpar = borrow(subsidy), borrow(cpar)
     kpar, kptr, fpar, gidx, gptr = borrow(kpar), borrow(kptr), borrow(fpar), borrow(gidx), borrow(gptr)
     n_alive, nxt = borrow(n_alive), borrow(nxt)
     want_util = False  # is the utilisation line asked for?
@@ -362,7 +364,7 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
                     z = w * mk[L.V_UTIL_FACTOR, l] + ucon[c, 2] * x[X_Z, l]
                     st[c, S_UDEV, l] = st[c, S_UDEV, l] * ucon[c, 0] + ucon[c, 1] * z
             for l in range(lanes):  # u = sigmoid(logit(mean) + beta * surprise + deviation)
-                x[X_ARG, l] = -(ucon[c, 3] + cpar[c, CL.C_U_BETA] * x[X_SURPRISE, l] + st[c, S_UDEV, l])
+                x[X_ARG, l] = -(ucon[c, 3] + cpar[c, CL.C_U_BETA] * surprise[l] + st[c, S_UDEV, l])
             fexp.exp_array(x[X_ARG, :lanes], x[X_EXP, :lanes])
             for l in range(lanes):
                 x[X_U, l] = 1.0 / (1.0 + x[X_EXP, l])
@@ -768,10 +770,11 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
 
 
 @jit_noalias
-def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pflt, alarms):
+def _outcome(t, lanes, lines, alive_all, market_alarm, cpar, tpar, tptr, xs, st, ts, full, pflt, alarms):
     """Every company in step ``t``, every lane, after :func:`_financing`: the output lines, the
     defaults of the step (with exposure and loss), the FCF recovery rule and the alarm lights (a
-    company alive in no lane: its lines only)."""
+    company alive in no lane: its lines only). ``market_alarm[l]``: 1.0 where lane ``l``'s market
+    demand alarm (L1 and L2) is lit."""
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     full = trailing1(full, NL)
     alarms = trailing1(alarms, NL)
@@ -780,7 +783,8 @@ def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pfl
     st = trailing2(st, N_S, NL)
     ts = trailing2(ts, N_TS, NL)
     # the other arrays as views that count no references (select.borrow: atomic operations otherwise)
-    lines, cpar, tpar, tptr, pflt = borrow(lines), borrow(cpar), borrow(tpar), borrow(tptr), borrow(pflt)
+    lines, market_alarm, cpar = borrow(lines), borrow(market_alarm), borrow(cpar)
+    tpar, tptr, pflt = borrow(tpar), borrow(tptr), borrow(pflt)
     for c in range(cpar.shape[0]):
         x = xs[c]
         alive = alive_all[c]
@@ -843,7 +847,7 @@ def _outcome(t, lanes, lines, alive_all, cpar, tpar, tptr, xs, st, ts, full, pfl
             st[c, S_TROUGH_MONTH, l] = update(enter | lower, t, trough_month)
             st[c, S_REC_MONTH, l] = update(recover, t, rec_month)
             # company alarm lights L3 (interest / revenue >= 25 %) and L4 (RPO / debt < 0.5)
-            demand_alarm = x[X_DEMAND_ALARM, l] > 0.5
+            demand_alarm = market_alarm[l] > 0.5
             debt_end = x[X_DEBT_END, l]
             l3 = (ttm_int >= 0.25 * ttm_rev) & (ttm_int > 0.0)
             l4 = (debt_end > 0.0) & (x[X_RPO, l] < 0.5 * debt_end)
@@ -979,10 +983,6 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         for l in range(lanes):
             surprise[l] = math.log(mk[L.V_DEMAND, l]) - dle[t]
         for c in range(n_comp):
-            for l in range(lanes):
-                x[c, X_DEMAND_ALARM, l] = demand_alarm[l]
-                x[c, X_SURPRISE, l] = surprise[l]
-        for c in range(n_comp):
             n = 0
             for l in range(lanes):
                 alive[c, l] = st[c, S_DM, l] < 0.0
@@ -996,14 +996,14 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         # it is alive at the start of step t (alive[c]; a company defaulted in every lane only gets its
         # lines). Counterparty defaults are read from st[:, S_DM] (end of the previous step: < t), so
         # the order of the companies does not matter.
-        operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, net_hr, subsidy, cpar,
-                   kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, x, st, fs)
+        operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, surprise, net_hr,
+                   subsidy, cpar, kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, x, st, fs)
         financing(t, lanes, dt, W, n_alive, nxt, nend, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr,
                   bought, x, st, ts, fs, sched, ring)
         for c in range(n_comp):
             if n_alive[c] > 0:
                 nxt[c] = nend[c]
-        outcome(t, lanes, lines, alive, cpar, tpar, tptr, x, st, ts, full, pflt, alarms)
+        outcome(t, lanes, lines, alive, demand_alarm, cpar, tpar, tptr, x, st, ts, full, pflt, alarms)
 
     # per-path results
     for l in range(lanes):

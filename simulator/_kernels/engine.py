@@ -87,7 +87,7 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
         Fill ``full``; otherwise ``full`` may have zero paths.
     market_out : float64[N_MARKET_VARS, n_paths or 0, n_steps]
         Market paths, written when its path axis is not empty.
-    pint : int32[n_paths, n_comp, N_PINT]
+    pint : PINT_DTYPE[n_paths, n_comp, N_PINT]
     pflt : float64[n_paths, n_comp, N_PFLT]
     alarms : int8[n_paths, n_comp, n_steps]
         ALARM_* bits per company-step (0 once defaulted).

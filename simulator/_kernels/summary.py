@@ -111,7 +111,7 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     ----------
     block : int
         Paths per block slot; ``p_begin`` is a multiple of it, and it is a multiple of ``NL``.
-    pint : int32[chunk, n_comp, N_PINT]; pflt : float64[chunk, n_comp, N_PFLT]
+    pint : PINT_DTYPE[chunk, n_comp, N_PINT]; pflt : float64[chunk, n_comp, N_PFLT]
         Per-path scalars (rows of the chunk).
     counts : int64[n_slots, n_comp, N_COUNTS, n_steps]
         Zeroed by the caller; slot ``p // block`` gets path ``p``.
