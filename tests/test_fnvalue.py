@@ -64,3 +64,29 @@ def test_other_unraisable_exceptions_go_to_the_previous_hook(monkeypatch):
     with raising_kernel_errors():
         Noisy()
     assert len(reported) == 1 and isinstance(reported[0].exc_value, RuntimeError)
+
+
+def test_type_and_address_are_found_once_and_are_numbas():
+    """A kernel taking the value is called once per block of paths: its type is built and its address
+    found once (numba's own rules redo both at every call, about 0.4 ms per block kernel call), and
+    they are what numba's rules give."""
+    value = _fill_value()
+    assert numba.typeof(value) is numba.typeof(value)
+    assert numba.typeof(value) == types.FunctionType(types.none(types.int64, ARR))
+    calls = []
+    real = _fill.compile
+
+    def counting(sig):
+        calls.append(sig)
+        return real(sig)
+
+    _fill.compile = counting
+    try:
+        first = value.__wrapper_address__()
+        assert value.__wrapper_address__() == first
+        assert _caller(value, 2, np.zeros(3)) == 0 + 1 + 2 + 3 * 2
+    finally:
+        del _fill.compile
+    assert len(calls) == 1
+    cres = _fill.get_compile_result(types.none(types.int64, ARR))
+    assert first == cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)

@@ -38,6 +38,7 @@ import threading
 
 import numba.experimental.function_type  # noqa: F401 - registers the typing and unboxing of function values
 from numba.core import types
+from numba.core.typing.typeof import typeof_impl
 
 
 class CompiledKernel(types.WrapperAddressProtocol):
@@ -49,21 +50,34 @@ class CompiledKernel(types.WrapperAddressProtocol):
         self._dispatcher = dispatcher
         self._argtypes = tuple(argtypes)
         self._signature = types.none(*argtypes)
+        self._type = types.FunctionType(self._signature)
+        self._address = None
 
     def signature(self):
         return self._signature
 
     def __wrapper_address__(self) -> int:
-        # compiled (or loaded) by argument types, as a call compiles it: numba's cache keys an entry
-        # by the form of the signature it was compiled with, so this finds what the second process
-        # of a cold run put there
-        self._dispatcher.compile(self._argtypes)
-        cres = self._dispatcher.get_compile_result(self._signature)
-        return cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
+        # numba asks for it every time a kernel is called with this value: found once, then kept (the
+        # dispatcher keeps the compiled library, so the address stays valid)
+        if self._address is None:
+            # compiled (or loaded) by argument types, as a call compiles it: numba's cache keys an
+            # entry by the form of the signature it was compiled with, so this finds what the second
+            # process of a cold run put there
+            self._dispatcher.compile(self._argtypes)
+            cres = self._dispatcher.get_compile_result(self._signature)
+            self._address = cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
+        return self._address
 
     def __call__(self, *args):
         """Called from Python (``NUMBA_DISABLE_JIT=1``): the dispatcher itself."""
         return self._dispatcher(*args)
+
+
+@typeof_impl.register(CompiledKernel)
+def _typeof_compiled_kernel(val, c):
+    """numba's type of a :class:`CompiledKernel` argument, built once: numba's own rule for a function
+    value builds a new ``FunctionType`` at every call of a kernel that takes one (about 12 us each)."""
+    return val._type
 
 
 _HOOK_LOCK = threading.Lock()
