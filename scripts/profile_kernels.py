@@ -1,13 +1,13 @@
 """Where a summary-mode run spends its time, by compiled kernel and by instruction (Linux ``perf``).
 
-    python scripts/profile_kernels.py [--paths N] [--top K] [--show FUNC] [--out DIR]
+    python scripts/profile_kernels.py [--paths N] [--scenario FILE] [--top K] [--show FUNC] [--out DIR]
 
 numba's machine code has no symbols that ``perf`` can see, so this process
 compiles every kernel itself (an empty numba cache, no second process),
 writes a perf map (``/tmp/perf-PID.map``) of every function of every
 compiled library from the library's object code (``nm`` of it), keeps the
 object files, then runs ``perf record -e cpu-clock`` on itself during one
-summary run of ``scenarios/avalanche.yaml`` on one thread. It prints the
+summary run of ``scenarios/avalanche.yaml`` (or ``--scenario``) on one thread. It prints the
 share of samples per function and, for each of the ``--top`` busiest
 kernels, the busiest 128-byte windows of its code; ``--show FUNC`` prints
 that function's disassembly (``objdump``) with the samples of each
@@ -69,7 +69,7 @@ def symbols(out: pathlib.Path) -> list:
     return sorted(set(found))
 
 
-def record(paths: int, out: pathlib.Path) -> None:
+def record(paths: int, out: pathlib.Path, scenario: str) -> None:
     """Compile, write the perf map, and record one run (this process)."""
     sys.path.insert(0, str(ROOT))
     import numba
@@ -80,7 +80,7 @@ def record(paths: int, out: pathlib.Path) -> None:
 
     numba.set_num_threads(1)
     precompile.compile_ahead = lambda plan: None  # compile here: numba keeps the object code only then
-    w = workload(str(ROOT / "scenarios" / "avalanche.yaml"), paths)
+    w = workload(scenario, paths)
 
     def run(n):
         run_summary(w.scenario, n_paths=n, inputs=w.inputs, companies=w.companies_inputs, exact_bytes=0)
@@ -160,6 +160,7 @@ def report(out: pathlib.Path, top: int, show: str | None) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--paths", type=int, default=100_000)
+    ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "avalanche.yaml"), help="scenario file (default: avalanche)")
     ap.add_argument("--top", type=int, default=4, help="kernels whose busiest code windows are printed")
     ap.add_argument("--show", help="print this function's disassembly with samples (a part of its name)")
     ap.add_argument("--out", help="folder for the object files and the recording (default: a temporary one)")
@@ -172,12 +173,13 @@ def main() -> None:
         out = pathlib.Path(args.out or tmp)
         out.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "NUMBA_CACHE_DIR": str(out / "numba-cache")}
-        subprocess.run([sys.executable, __file__, "--record", str(args.paths), str(out)], env=env, check=True)
+        subprocess.run([sys.executable, __file__, "--record", str(args.paths), str(out), args.scenario], env=env,
+                       check=True)
         report(out, args.top, args.show)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--record":
-        record(int(sys.argv[2]), pathlib.Path(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "--record":
+        record(int(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4])
     else:
         main()
