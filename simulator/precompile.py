@@ -157,7 +157,9 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     from simulator._kernels.company import _financing, _operations, _outcome, companies_lanes, init_state
     from simulator._kernels.engine import market_lanes
     from simulator._kernels.quantiles import exact_rows, sketch_rows
+    from simulator._kernels import company_layout as CL
     from simulator._kernels.summary import hist_rows
+    from simulator._kernels.transpose import paths_last_block
     from simulator.stream import _band_buffer
 
     def sig(*args):
@@ -190,6 +192,12 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
         bins = _band_buffer(1, 1, 8, np.int16)
         plan.elsewhere.append((hist_rows, sig(i, i, bins, i, np.zeros((1, 1, 1), dtype=np.int32))))
         plan.elsewhere.append((sketch_rows, sig(i, i, np.zeros((1, 1), dtype=np.int32), qs, lo, lo, out)))
+    else:
+        # the engine keeps per-path results path by path: the summaries and the results file copy them
+        # with the paths last (a summary-mode run writes them so)
+        for dtype in (CL.PINT_DTYPE, np.float64):
+            a = np.zeros((1, 1, 1), dtype=dtype)
+            plan.elsewhere.append((paths_last_block, sig(i, i, a, a)))
     return plan
 
 

@@ -325,10 +325,10 @@ def company_data(scenario, res: dict, full: bool) -> Labelled:
     """
     from simulator._kernels import company_layout as CL
     from simulator.company.codes import DefaultCause, RecoveryStatus, flag_attrs
-    from simulator.company.summary import equal_weights, pd_curve, recovery_curve
+    from simulator.company.summary import equal_weights, paths_last, pd_curve, recovery_curve
 
     ci = res["companies"]
-    pint, pflt = res["pint"], res["pflt"]
+    pint, pflt = paths_last(res["pint"]), paths_last(res["pflt"])  # each column of a company contiguous
     n_paths, n_steps = pint.shape[0], scenario.simulation.n_steps
     ds = Labelled()
     ds.add_coord("company", list(ci.names))

@@ -47,6 +47,8 @@ class Summary:
     Attributes
     ----------
     pint : PINT_DTYPE[n_paths, n_comp, N_PINT]; pflt : float64[n_paths, n_comp, N_PFLT]
+        Kept with the paths last in memory (each ``[:, c, k]`` contiguous: the summaries and the
+        results file read them so).
     counts : int64[n_comp, N_COUNTS, n_steps]
         ``simulator._kernels.summary.CN_*`` columns.
     market_mean : float64[N_MARKET_VARS, n_steps]
@@ -167,8 +169,10 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     # (if this run fails, that process still ends on its own once it has compiled them)
     child = compile_ahead(kernel_plan(mi, ci, "exact" if exact else "sketch"))
 
-    pint = np.empty((n_paths, nc, CL.N_PINT), dtype=CL.PINT_DTYPE)
-    pflt = np.empty((n_paths, nc, CL.N_PFLT))
+    # per-path scalars [path, company, column] with the paths last in memory, as the summaries and the
+    # results file read them (a company's column at a time): no copy of them afterwards
+    pint = np.empty((nc, CL.N_PINT, n_paths), dtype=CL.PINT_DTYPE).transpose(2, 0, 1)
+    pflt = np.empty((nc, CL.N_PFLT, n_paths)).transpose(2, 0, 1)
     counts = np.zeros((nc, N_COUNTS, n), dtype=np.int64)
     msum = np.zeros((L.N_MARKET_VARS, n))
     n_slots = chunk // block

@@ -53,6 +53,16 @@ def test_per_path_scalars_equal_full_run(full, exact):
     np.testing.assert_array_equal(exact.pflt, full["pflt"])
 
 
+def test_per_path_scalars_are_kept_with_the_paths_last(exact, sketch):
+    """As the summaries and the results file read them: no copy of them after the run."""
+    from simulator.company.summary import paths_last
+
+    for s in (exact, sketch):
+        for a in (s.pint, s.pflt):
+            assert a[:, 1, 2].flags.c_contiguous
+            assert paths_last(a) is a
+
+
 def test_company_summary_is_the_same_on_any_thread_count(scenario, exact):
     """summarise runs one company per task on the thread pool: the same numbers on 1 or 3 threads."""
     import json

@@ -48,14 +48,18 @@ def market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, 
 
 
 @jit
-def lane_scalars(l, p, pi, pf, pint, pflt):
-    """Lane ``l``'s per-path scalars (``pi[l]``, ``pf[l]`` of the company kernel) into row ``p`` of the
-    run's ``pint``, ``pflt``."""
+def group_scalars(p0, nl, pi, pf, pint, pflt):
+    """The per-path scalars of lanes ``0 .. nl - 1`` (``pi[l]``, ``pf[l]`` of the company kernel) into
+    rows ``p0 .. p0 + nl - 1`` of the run's ``pint``, ``pflt``, lanes innermost: where the run keeps
+    them with the paths last (:func:`simulator.stream.run_summary`), a column's values of the lane
+    group are written together."""
     for c in range(pi.shape[1]):
         for k in range(pi.shape[2]):
-            pint[p, c, k] = pi[l, c, k]
+            for l in range(nl):
+                pint[p0 + l, c, k] = pi[l, c, k]
         for k in range(pf.shape[2]):
-            pflt[p, c, k] = pf[l, c, k]
+            for l in range(nl):
+                pflt[p0 + l, c, k] = pf[l, c, k]
 
 
 @jit
@@ -117,13 +121,13 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
         company_step(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
                      cpar, kpar, kptr, tpar, tptr, fpar, fptr, shocks, lines, pi, pf, al, fp, operations, financing,
                      outcome)
+        group_scalars(p0, nl, pi, pf, pint, pflt)
         for l in range(nl):
             p = p0 + l
             if keep_market:
                 for v in range(nm):
                     for t in range(n_steps):
                         market_out[v, p, t] = buf[t, v, l]
-            lane_scalars(l, p, pi, pf, pint, pflt)
             for c in range(n_comp):
                 for t in range(n_steps):
                     alarms[p, c, t] = al[c, t, l]

@@ -54,7 +54,7 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_ir_inline
 from simulator._kernels.company import NL
-from simulator._kernels.engine import lane_scalars
+from simulator._kernels.engine import group_scalars
 from simulator._kernels.select import select
 
 CN_STEPPED, CN_ALIVE, CN_DEMAND, CN_LEVERAGE, CN_AVALANCHE = range(5)
@@ -112,7 +112,7 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     block : int
         Paths per block slot; ``p_begin`` is a multiple of it, and it is a multiple of ``NL``.
     pint : PINT_DTYPE[chunk, n_comp, N_PINT]; pflt : float64[chunk, n_comp, N_PFLT]
-        Per-path scalars (rows of the chunk).
+        Per-path scalars (rows of the chunk), any layout (the run keeps them with the paths last).
     counts : int64[n_slots, n_comp, N_COUNTS, n_steps]
         Zeroed by the caller; slot ``p // block`` gets path ``p``.
     sums : float64[n_slots, N_MARKET_VARS, n_steps]
@@ -166,8 +166,7 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
         company_step(k0, k1, path0 + p0, p0, n_steps, dt, mps, buf, params, dle, net_hr, subsidy,
                      cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp, operations, financing,
                      outcome)
-        for l in range(nl):
-            lane_scalars(l, p0 + l, pi, pf, pint, pflt)
+        group_scalars(p0, nl, pi, pf, pint, pflt)
         for c in range(n_comp):  # integer counts: any order of addition gives the same numbers
             for t in range(n_steps):
                 n_stepped = 0

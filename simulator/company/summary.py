@@ -104,6 +104,22 @@ def _weights_by_step(step: np.ndarray, on: np.ndarray, weights: np.ndarray, n: i
     return np.bincount(np.where(on, step.astype(np.intp) + 1, 0), weights=weights, minlength=n + 1)[1:n + 1]
 
 
+def paths_last(a: np.ndarray) -> np.ndarray:
+    """``a[path, company, column]`` as an array of the same shape and values whose paths are last in
+    memory, so that each ``[:, c, k]`` is contiguous (``pint`` and ``pflt`` are kept path by path;
+    the summaries read them a column at a time): ``a`` itself if it is so already (a summary-mode
+    run's), else a copy (:mod:`simulator._kernels.transpose`)."""
+    from simulator._kernels.blocks import run_blocks
+    from simulator._kernels.transpose import paths_last_block
+
+    if a.transpose(1, 2, 0).flags.c_contiguous:
+        return a
+    a = np.ascontiguousarray(a)
+    out = np.empty((a.shape[1], a.shape[2], a.shape[0]), dtype=a.dtype)
+    run_blocks(paths_last_block, a.shape[0], (a, out), block=1 << 16)
+    return out.transpose(2, 0, 1)
+
+
 def _share(mask, w):
     return float(np.sum(w[mask]))
 
@@ -140,6 +156,7 @@ def summarise(pint: np.ndarray, pflt: np.ndarray, names, opening_debt: np.ndarra
     from simulator._kernels.blocks import run_blocks
 
     n_paths = pint.shape[0]
+    pint, pflt = paths_last(pint), paths_last(pflt)  # each column of a company contiguous
     w = equal_weights(n_paths) if weights is None else np.asarray(weights, dtype=float)
     n_eff = n_effective(w)
     names = list(names)
@@ -159,9 +176,7 @@ def summarise(pint: np.ndarray, pflt: np.ndarray, names, opening_debt: np.ndarra
 def _company(c, pint, pflt, names, opening_debt, n_steps, months_per_step, w, n_eff, counterparties) -> dict:
     """:func:`summarise`'s entry for company ``c``."""
     name = names[c]
-    # the company's columns, each contiguous (a column of pint itself is strided: a numpy pass over
-    # it reads a cache line per path, and most columns are read several times); col[k] is pint[:, c, k]
-    col = np.ascontiguousarray(pint[:, c, :].T)
+    col = pint[:, c, :].T  # col[k] is pint[:, c, k], contiguous (summarise: paths_last)
     dm = col[CL.P_DEFAULT_MONTH]
     cause = col[CL.P_CAUSE]
     defaulted = dm >= 0

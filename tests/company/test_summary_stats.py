@@ -93,3 +93,17 @@ def test_weighted_quantiles_one_sort_many_levels():
     w = np.full(5, 0.2)
     assert weighted_quantiles(x, w, (0.2, 0.5, 0.9)) == [1.0, 3.0, 5.0]
     assert all(np.isnan(weighted_quantiles(x[:0], w[:0], (0.5,))))
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int64, np.float64])
+@pytest.mark.parametrize("n_paths", [1, 255, 70_000])  # under a tile, and over a block of the pool
+def test_paths_last_is_the_same_array_with_paths_last_in_memory(dtype, n_paths):
+    from simulator.company.summary import paths_last
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(-1, 600, size=(n_paths, 3, CL.N_PINT)).astype(dtype)
+    got = paths_last(a)
+    np.testing.assert_array_equal(got, a)
+    assert got.dtype == a.dtype and got[:, 1, 4].flags.c_contiguous
+    strided = a[:, ::2, 1:]  # any layout
+    np.testing.assert_array_equal(paths_last(strided), strided)
