@@ -579,6 +579,8 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
             for l in range(lanes):
                 x[X_AMORT, l] = 0.0  # this step's scheduled amortisation, on balances before any draw
             for j in range(j0, j1):
+                if tpar[j, CL.T_LINEAR] < 0.5:  # never amortises (refinancing only makes a tranche bullet)
+                    continue
                 for l in range(lanes):
                     due = (ts[j, TS_LINEAR, l] > 0.5) & (t < ts[j, TS_MAT, l])
                     a = ts[j, TS_BAL, l] / (ts[j, TS_MAT, l] - t + 1.0)
@@ -624,25 +626,33 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
             x[X_NET_FIN, l] = 0.0
             x[X_TO_FUND, l] = x[X_CAPEX, l]
             x[X_DEBT_TRANCHES, l] = 0.0  # sum of tranche balances (the revolver apart)
+        # (a tranche draws only while it has an undrawn amount, which never grows, and amortises only
+        # if it is linear, which refinancing never makes it: the other loops are skipped, a division
+        # per lane among them; their operations would leave every value as it is)
         for j in range(j0, j1):
-            draw_share = tpar[j, CL.T_DRAW_SHARE]
+            if tpar[j, CL.T_UNDRAWN] > 0.0:
+                draw_share = tpar[j, CL.T_DRAW_SHARE]
+                for l in range(lanes):
+                    open_ = t < ts[j, TS_MAT, l]
+                    undrawn = ts[j, TS_UNDRAWN, l]
+                    to_fund = x[X_TO_FUND, l]
+                    draw = open_ & (undrawn > 0.0) & (to_fund > 0.0)
+                    want = draw_share * to_fund
+                    d = select(want < undrawn, want, undrawn)
+                    ts[j, TS_BAL, l] = update(draw, ts[j, TS_BAL, l] + d, ts[j, TS_BAL, l])
+                    ts[j, TS_UNDRAWN, l] = update(draw, undrawn - d, undrawn)
+                    x[X_TO_FUND, l] = update(draw, to_fund - d, to_fund)
+                    x[X_NET_FIN, l] = update(draw, x[X_NET_FIN, l] + d, x[X_NET_FIN, l])
+            if tpar[j, CL.T_LINEAR] > 0.5:
+                for l in range(lanes):
+                    bal = ts[j, TS_BAL, l]
+                    net_fin = x[X_NET_FIN, l]
+                    amortises = (t < ts[j, TS_MAT, l]) & (ts[j, TS_LINEAR, l] > 0.5)
+                    a = bal / (ts[j, TS_MAT, l] - t + 1.0)
+                    ts[j, TS_BAL, l] = select(amortises, bal - a, bal)
+                    x[X_NET_FIN, l] = select(amortises, net_fin - a, net_fin)
             for l in range(lanes):
-                open_ = t < ts[j, TS_MAT, l]
-                undrawn = ts[j, TS_UNDRAWN, l]
-                to_fund = x[X_TO_FUND, l]
-                draw = open_ & (undrawn > 0.0) & (to_fund > 0.0)
-                want = draw_share * to_fund
-                d = select(want < undrawn, want, undrawn)
-                bal = update(draw, ts[j, TS_BAL, l] + d, ts[j, TS_BAL, l])
-                ts[j, TS_UNDRAWN, l] = update(draw, undrawn - d, undrawn)
-                x[X_TO_FUND, l] = update(draw, to_fund - d, to_fund)
-                net_fin = update(draw, x[X_NET_FIN, l] + d, x[X_NET_FIN, l])
-                amortises = open_ & (ts[j, TS_LINEAR, l] > 0.5)
-                a = bal / (ts[j, TS_MAT, l] - t + 1.0)
-                bal = select(amortises, bal - a, bal)
-                x[X_NET_FIN, l] = select(amortises, net_fin - a, net_fin)
-                ts[j, TS_BAL, l] = bal
-                x[X_DEBT_TRANCHES, l] += bal
+                x[X_DEBT_TRANCHES, l] += ts[j, TS_BAL, l]
         for l in range(lanes):
             x[X_CASH, l] = st[c, S_CASH, l] + x[X_FCF, l] + x[X_NET_FIN, l]
             x[X_MATURED, l] = 0.0
@@ -694,7 +704,31 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
         atm_max_spread = cpar[c, CL.C_ATM_MAX_SPREAD]
         atm_min_growth = cpar[c, CL.C_ATM_MIN_GROWTH]
         min_cash = cpar[c, CL.C_MIN_CASH]
-        for l in range(lanes):  # loads first, then branch-free arithmetic
+        for l in range(lanes):  # the revolver (loads first, then branch-free arithmetic)
+            cash = x[X_CASH, l]
+            net_fin = x[X_NET_FIN, l]
+            rev = st[c, S_REV, l]
+            short = cash < 0.0
+            room = rev_limit - rev
+            d = select(-cash < room, -cash, room)
+            st[c, S_REV, l] = update(short, rev + d, rev)  # (update: the values loaded are stored back)
+            x[X_CASH, l] = update(short, cash + d, cash)
+            x[X_NET_FIN, l] = update(short, net_fin + d, net_fin)
+        # bitcoin sales, by a company that can hold bitcoin (a treasury, or mining with a share kept);
+        # the others never hold any, so their sales would change nothing (a division per lane skipped)
+        if cpar[c, CL.C_BTC0] > 0.0 or (cpar[c, CL.C_HASHRATE] > 0.0 and cpar[c, CL.C_HODL] > 0.0):
+            for l in range(lanes):
+                cash = x[X_CASH, l]
+                net_fin = x[X_NET_FIN, l]
+                btc = st[c, S_BTC, l]
+                net_px = mk[L.V_BTC, l] * (1.0 - haircut)
+                sell = (cash < 0.0) & (btc > 0.0) & (net_px > 0.0)
+                need = -cash / net_px
+                qb = select(need < btc, need, btc)
+                st[c, S_BTC, l] = update(sell, btc - qb, btc)
+                x[X_CASH, l] = select(sell, cash + qb * net_px, cash)
+                x[X_NET_FIN, l] = select(sell, net_fin + qb * net_px, net_fin)
+        for l in range(lanes):  # ATM equity, revolver repayment, the default tests' inputs
             btc_price = mk[L.V_BTC, l]
             spread = mk[L.V_SPREAD, l]
             growth = mk[L.V_GROWTH, l]
@@ -703,22 +737,8 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
             matured = x[X_MATURED, l]
             debt_tranches = x[X_DEBT_TRANCHES, l]
             rev = st[c, S_REV, l]
-            btc = st[c, S_BTC, l]
             ttm_ebitda = st[c, S_TTM_EBITDA, l]
             min_liq = st[c, S_MINLIQ, l]
-            short = cash < 0.0
-            room = rev_limit - rev
-            d = select(-cash < room, -cash, room)
-            rev = update(short, rev + d, rev)  # (update: the values loaded above are stored back)
-            cash = update(short, cash + d, cash)
-            net_fin = update(short, net_fin + d, net_fin)
-            net_px = btc_price * (1.0 - haircut)
-            sell = (cash < 0.0) & (btc > 0.0) & (net_px > 0.0)
-            need = -cash / net_px
-            qb = select(need < btc, need, btc)
-            btc = update(sell, btc - qb, btc)
-            cash = select(sell, cash + qb * net_px, cash)
-            net_fin = select(sell, net_fin + qb * net_px, net_fin)
             atm = atm_on & (cash < atm_target) & (btc_price >= atm_min_btc) & (spread <= atm_max_spread) & \
                 (growth >= atm_min_growth)
             gap = atm_target - cash
@@ -732,7 +752,6 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
             cash = select(repay, cash - rp, cash)
             net_fin = select(repay, net_fin - rp, net_fin)
             st[c, S_REV, l] = rev
-            st[c, S_BTC, l] = btc
             st[c, S_CASH, l] = cash
             x[X_CASH, l] = cash
             x[X_NET_FIN, l] = net_fin
