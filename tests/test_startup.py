@@ -44,3 +44,21 @@ def test_without_optional_imports_restores_the_import_system():
         for m, was in before.items():
             assert sys.modules[m] is (None if was == "absent" else was)
     assert {m: sys.modules.get(m, "absent") for m in NUMBA_OPTIONAL_IMPORTS} == before
+
+
+_EXIT_CHILD = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))  # runs after the CLI's handler
+from simulator.cli import main
+print("frozen before:", gc.get_freeze_count() > 0)
+main([sys.argv[1], "--paths", "600", "--horizon", "1", "-q", "-o", sys.argv[2], "--force"])
+"""
+
+
+def test_objects_are_frozen_at_exit_only(tmp_path):
+    """At exit the command line freezes the objects of the process, so that Python's collections
+    while it tears its modules down do not walk them (a fixed cost of every command); not before."""
+    out = subprocess.run([sys.executable, "-c", _EXIT_CHILD, str(SCENARIOS / "avalanche.yaml"), str(tmp_path / "r.nc")],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:2] == ["frozen before: False", "frozen at exit: True"], out.stdout
