@@ -1,8 +1,10 @@
 """Per-path results with the paths last: ``a[path, company, column]`` into ``out[company, column, path]``.
 
-The run keeps its per-path results path by path (``pint``, ``pflt``: a lane
-group writes a path's values together), while the summaries and the results
-file read them a company's column at a time over every path. numpy's copy of
+The summaries and the results file read the per-path results (``pint``,
+``pflt``) a company's column at a time over every path. A summary-mode run
+keeps them that way (:func:`simulator.stream.run_summary`); the fused
+engine's ``--output full`` results, and blends, hold them path by path, and
+are copied with this kernel (:func:`simulator.company.summary.paths_last`). numpy's copy of
 the strided column (``numpy.ascontiguousarray(pint[:, c, :].T)``) moves one
 2-byte element at a time: 0.53 s for the five companies of a 10^6-path run. This
 kernel copies tiles of paths, so both sides stay in cache: 0.09 s on one thread.
