@@ -19,7 +19,7 @@ import click
 from simulator import __version__
 
 # At exit Python collects garbage while it tears its modules down, walking every object numba and
-# the run left: about 0.15 s of every command. Frozen first (at exit only), they are not walked;
+# the run left: 0.1-0.4 s of every command. Frozen first (at exit only), they are not walked;
 # the process frees them all anyway (docs/performance.md, section 16).
 atexit.register(gc.freeze)
 

@@ -154,10 +154,10 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     """
     from numba import typeof
 
+    from simulator._kernels import company_layout as CL
     from simulator._kernels.company import _financing, _operations, _outcome, companies_lanes, init_state
     from simulator._kernels.engine import market_lanes
     from simulator._kernels.quantiles import exact_rows, sketch_rows
-    from simulator._kernels import company_layout as CL
     from simulator._kernels.summary import hist_rows
     from simulator._kernels.transpose import paths_last_block
     from simulator.stream import _band_buffer

@@ -649,8 +649,8 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
                     net_fin = x[X_NET_FIN, l]
                     amortises = (t < ts[j, TS_MAT, l]) & (ts[j, TS_LINEAR, l] > 0.5)
                     a = bal / (ts[j, TS_MAT, l] - t + 1.0)
-                    ts[j, TS_BAL, l] = select(amortises, bal - a, bal)
-                    x[X_NET_FIN, l] = select(amortises, net_fin - a, net_fin)
+                    ts[j, TS_BAL, l] = update(amortises, bal - a, bal)
+                    x[X_NET_FIN, l] = update(amortises, net_fin - a, net_fin)
             for l in range(lanes):
                 x[X_DEBT_TRANCHES, l] += ts[j, TS_BAL, l]
         for l in range(lanes):
@@ -726,8 +726,8 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
                 need = -cash / net_px
                 qb = select(need < btc, need, btc)
                 st[c, S_BTC, l] = update(sell, btc - qb, btc)
-                x[X_CASH, l] = select(sell, cash + qb * net_px, cash)
-                x[X_NET_FIN, l] = select(sell, net_fin + qb * net_px, net_fin)
+                x[X_CASH, l] = update(sell, cash + qb * net_px, cash)
+                x[X_NET_FIN, l] = update(sell, net_fin + qb * net_px, net_fin)
         for l in range(lanes):  # ATM equity, revolver repayment, the default tests' inputs
             btc_price = mk[L.V_BTC, l]
             spread = mk[L.V_SPREAD, l]
@@ -743,12 +743,12 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
                 (growth >= atm_min_growth)
             gap = atm_target - cash
             raise_ = select(gap < atm_cap, gap, atm_cap)
-            cash = select(atm, cash + raise_, cash)
-            net_fin = select(atm, net_fin + raise_, net_fin)
+            cash = update(atm, cash + raise_, cash)  # (update: these three are stored back where loaded)
+            net_fin = update(atm, net_fin + raise_, net_fin)
             repay = (cash > min_cash) & (rev > 0.0)
             spare = cash - min_cash
             rp = select(spare < rev, spare, rev)
-            rev = select(repay, rev - rp, rev)
+            rev = update(repay, rev - rp, rev)
             cash = select(repay, cash - rp, cash)
             net_fin = select(repay, net_fin - rp, net_fin)
             st[c, S_REV, l] = rev

@@ -106,9 +106,9 @@ def _weights_by_step(step: np.ndarray, on: np.ndarray, weights: np.ndarray, n: i
 
 def paths_last(a: np.ndarray) -> np.ndarray:
     """``a[path, company, column]`` as an array of the same shape and values whose paths are last in
-    memory, so that each ``[:, c, k]`` is contiguous (``pint`` and ``pflt`` are kept path by path;
-    the summaries read them a column at a time): ``a`` itself if it is so already (a summary-mode
-    run's), else a copy (:mod:`simulator._kernels.transpose`)."""
+    memory, so that each ``[:, c, k]`` is contiguous (the summaries read ``pint`` and ``pflt`` a
+    column at a time): ``a`` itself if it is so already (a summary-mode run's), else a copy (the
+    fused engine's, a blend's: :mod:`simulator._kernels.transpose`)."""
     from simulator._kernels.blocks import run_blocks
     from simulator._kernels.transpose import paths_last_block
 
