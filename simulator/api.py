@@ -246,7 +246,7 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
     from simulator.company import pack_companies
     from simulator.progress import progress_bar
     from simulator.stream import EXACT_BYTES, run_summary, summary_from_full
-    from simulator.company.summary import summarise
+    from simulator.company.summary import paths_last, summarise
     from simulator.drivers import pack_market
     from simulator.engine import run, run_reference, set_threads
     from simulator.errors import OutputError
@@ -290,6 +290,9 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
         if not full:
             ds.attrs["bands"] = "exact" if res["exact"] else "sketch"
         if ci.n:
+            # the dataset and the summaries read the per-path results a company's column at a time:
+            # laid out so once (a summary run's already are; an engine's are copied here, once)
+            res = {**res, "pint": paths_last(res["pint"]), "pflt": paths_last(res["pflt"])}
             ds = ds.merge(company_data(sc, res, full=full))
             report.companies[sc.name] = summarise(res["pint"], res["pflt"], ci.names, ci.opening_debt,
                                                   mi.n_steps, mi.months_per_step,

@@ -188,7 +188,7 @@ def _company(c, pint, pflt, names, opening_debt, n_steps, months_per_step, w, n_
     ead = float(np.sum(w * np.where(defaulted, pflt[:, c, CL.PF_EAD], 0.0)))
     status = col[CL.P_REC_STATUS]
     stressed = col[CL.P_STRESS_MONTH] >= 0
-    curve = recovery_curve(col.T[:, None, :], w, n_steps)[0]
+    curve = recovery_curve(pint[:, c:c + 1], w, n_steps)[0]
     within = {}
     for m in RECOVERY_HORIZONS:
         k = m // months_per_step
