@@ -104,8 +104,8 @@ N_SCHED = 6
 # company state columns, per lane: st[c, S_*, l]
 (S_CASH, S_BTC, S_REV, S_NOL, S_UDEV, S_LNCORE, S_DM, S_CAUSE, S_IN_STRESS, S_STRESS_MONTH,
  S_REC_MONTH, S_TROUGH, S_TROUGH_MONTH, S_TTM_REV, S_TTM_EBITDA, S_TTM_INT, S_TTM_FCF,
- S_MINLIQ, S_FIRST_AV, S_TX_RATE, S_TX_COUNT, S_NG_RATE, S_NG_COUNT, S_NEXT_MAT) = range(24)
-N_S = 24
+ S_FIRST_AV, S_TX_RATE, S_TX_COUNT, S_NG_RATE, S_NG_COUNT, S_NEXT_MAT) = range(23)
+N_S = 23
 # S_NEXT_MAT: the first step at which a tranche of the company matures (maturities are only looked at then).
 # S_TX_RATE, S_NG_RATE: the running per-step charge of a depreciation schedule; the count of vintages
 # charging it follows in the next column.
@@ -246,7 +246,6 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, nxt,
             st[c, S_REC_MONTH, l] = -1.0
             st[c, S_TROUGH_MONTH, l] = -1.0
             st[c, S_FIRST_AV, l] = -1.0
-            st[c, S_MINLIQ, l] = 1e300
             if cpar[c, CL.C_HAS_TTM] > 0.5:
                 vals = (cpar[c, CL.C_TTM_REV], cpar[c, CL.C_TTM_EBITDA], cpar[c, CL.C_TTM_INTEREST],
                         cpar[c, CL.C_TTM_FCF])
@@ -738,7 +737,6 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
             debt_tranches = x[X_DEBT_TRANCHES, l]
             rev = st[c, S_REV, l]
             ttm_ebitda = st[c, S_TTM_EBITDA, l]
-            min_liq = st[c, S_MINLIQ, l]
             atm = atm_on & (cash < atm_target) & (btc_price >= atm_min_btc) & (spread <= atm_max_spread) & \
                 (growth >= atm_min_growth)
             gap = atm_target - cash
@@ -763,8 +761,6 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
             debt_end = rev + debt_tranches
             x[X_DEBT_END, l] = debt_end
             x[X_LEV_END, l] = _net_leverage(debt_end, cash, ttm_ebitda)
-            liq = cash + undrawn_rev
-            st[c, S_MINLIQ, l] = update(alive[l], select(liq < min_liq, liq, min_liq), min_liq)
         for qc in range(covptr[c], covptr[c + 1]):  # tranches with a covenant
             j = covidx[qc]
             icr_min = tpar[j, CL.T_COV_ICR]
@@ -1043,7 +1039,6 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             else:
                 pint[l, c, CL.P_REC_STATUS] = CL.REC_CENSORED
             pflt[l, c, CL.PF_TROUGH] = select(st[c, S_STRESS_MONTH, l] >= 0.0, st[c, S_TROUGH, l], math.nan)
-            pflt[l, c, CL.PF_MIN_LIQUIDITY] = st[c, S_MINLIQ, l]
     # the months with each light lit, and P(default within 12 months | avalanche on) against all
     # months: the 12-month windows after each step t that fit in the horizon, where the company is
     # alive at the end of t. Integer counts over the steps, lane by lane and branch-free (a loop

@@ -76,9 +76,9 @@ PINT_NAMES = ("default_month", "default_cause", "recovery_month", "recovery_stat
               "avalanche_months_default12", "months_observed", "months_default12")
 
 # ---------------------------------------------------------------- per-path float outputs: pflt[p, c, :]
-PF_TROUGH, PF_EAD, PF_LOSS, PF_MIN_LIQUIDITY = range(4)
-N_PFLT = 4
-PFLT_NAMES = ("trough_metric", "exposure_at_default", "loss_given_default_usd", "min_liquidity")
+PF_TROUGH, PF_EAD, PF_LOSS = range(3)
+N_PFLT = 3
+PFLT_NAMES = ("trough_metric", "exposure_at_default", "loss_given_default_usd")
 
 # ---------------------------------------------------------------- alarm flags per (path, company, step): bits
 ALARM_DEMAND, ALARM_LEVERAGE, ALARM_AVALANCHE, ALARM_ALIVE = 1, 2, 4, 8

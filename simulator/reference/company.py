@@ -73,7 +73,6 @@ def _open(c, ci, n_paths, window, gen_drop):
     b.rec_month = np.full(P, -1, dtype=np.int64)
     b.trough = np.zeros(P)
     b.trough_month = np.full(P, -1, dtype=np.int64)
-    b.minliq = np.full(P, 1e300)
     b.first_av = np.full(P, -1, dtype=np.int64)
     b.ring = np.zeros((window, 4, P))  # [slot, (revenue, ebitda, interest, fcf), path]
     b.ttm = np.zeros((4, P))
@@ -412,7 +411,6 @@ def _step(c, t, ci, b, mk, dle_t, net_hr_t, subsidy_t, dt, mps, gen_drop, dm, ut
         b.breach[j] = np.where(breach, b.breach[j] + 1, 0)
         cause = np.where((cause == CL.CAUSE_NONE) & (b.breach[j] >= tp[j, CL.T_CURE]), CL.CAUSE_COVENANT, cause)
 
-    b.minliq = np.minimum(b.minliq, cash + undrawn_rev)
     flows = np.empty((CL.N_OUT, P))
     flows[CL.O_REVENUE] = revenue
     flows[CL.O_EBITDA] = ebitda
@@ -600,7 +598,6 @@ def simulate_companies(scenario, market: np.ndarray, util_z: np.ndarray, core_z:
             np.where(d >= 0, CL.REC_DEFAULTED,
                      np.where(b.stress_month < 0, CL.REC_NEVER_STRESSED, CL.REC_CENSORED)))
         pflt[:, c, CL.PF_TROUGH] = np.where(b.stress_month >= 0, b.trough, math.nan)
-        pflt[:, c, CL.PF_MIN_LIQUIDITY] = b.minliq
         tp = ci.tpar[ci.tptr[c]:ci.tptr[c + 1]]
         ead = b.rev.copy()
         loss = b.rev * (1.0 - ci.cpar[c, CL.C_REV_RECOVERY])
