@@ -1,6 +1,7 @@
 """The one place that fixes numba options for every kernel.
 
-- ``cache=True``: compiled code is reused across processes (``NUMBA_CACHE_DIR``).
+- ``cache=True``: compiled code is reused across processes (``NUMBA_CACHE_DIR``), and
+  recompiled when any kernel module changes (:mod:`simulator._kernels.cache`).
 - ``fastmath=False``: NaN and infinity must propagate in finance code.
 - ``error_model='numpy'``: division by zero gives inf/NaN instead of raising,
   which keeps the hot loop free of exception checks.
@@ -20,6 +21,10 @@ import contextlib
 import sys
 
 import numba
+
+from simulator._kernels import cache
+
+cache.install()  # before any kernel is decorated
 
 _OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
