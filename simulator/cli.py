@@ -91,6 +91,33 @@ def _guarded():
             signal.signal(signal.SIGTERM, old)
 
 
+def _small_pages() -> None:
+    """numpy's new arrays without transparent huge pages, in this process (unless
+    ``NUMPY_MADVISE_HUGEPAGE`` says otherwise).
+
+    numpy asks the kernel for huge pages for every array of 4 MB or more. On a
+    virtual machine like the one the benchmarks run on, the first touch of a
+    fresh huge page cost about 4 ms per MB, small pages about 0.5; a
+    10^6-path run touches some 400 MB of fresh arrays once (per-path results,
+    histograms, the results file's columns), in order, where huge pages save
+    nothing: whole 10^6-path runs took about 0.5 s less (of 17-20 s), with a
+    third less system time (docs/performance.md, section 17). numpy reads the
+    environment variable at its import only; the setting is made through
+    numpy's function for it, so that no child process inherits it.
+    """
+    import os
+
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 2
+        from numpy.core import multiarray
+    setter = getattr(multiarray, "_set_madvise_hugepage", None)
+    if setter is not None:
+        setter(False)
+
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="simulate")
 def main():
@@ -126,6 +153,7 @@ def main():
 def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force, threads, engine, as_json, quiet,
         verbose):
     """Run SCENARIOS and write results."""
+    _small_pages()
     with _guarded():
         try:
             from simulator._kernels._jit import without_optional_imports
@@ -156,6 +184,7 @@ def run(scenarios, overrides, paths, seed, horizon, output_mode, out_path, force
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
 def rerun(results, out_path, force, check, threads, verbose):
     """Reproduce RESULTS from the scenario, seed and options stored in it."""
+    _small_pages()
     with _guarded():
         try:
             from simulator._kernels._jit import without_optional_imports
@@ -219,6 +248,7 @@ def validate(scenarios, overrides, verbose):
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
 def bench(scenario_file, paths, repeats, no_whole_run, whole_run_paths, verbose):
     """Time the hot loop on this machine; print throughput and ratios as a table."""
+    _small_pages()
     try:
         from simulator.bench import format_table, measure
 

@@ -62,3 +62,38 @@ def test_objects_are_frozen_at_exit_only(tmp_path):
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split("\n")[:2] == ["frozen before: False", "frozen at exit: True"], out.stdout
+
+
+_PAGES_CHILD = """
+import sys
+from simulator.cli import main
+from numpy._core import multiarray
+before = multiarray._get_madvise_hugepage()
+try:
+    main(["validate", sys.argv[1]])
+except SystemExit:
+    pass
+after_validate = multiarray._get_madvise_hugepage()
+try:
+    main([sys.argv[1], "--paths", "600", "--horizon", "1", "-q", "-o", sys.argv[2], "--force"])
+except SystemExit as e:
+    assert not e.code, e.code
+print(before, after_validate, multiarray._get_madvise_hugepage())
+"""
+
+
+def _pages(tmp_path, env):
+    out = subprocess.run([sys.executable, "-c", _PAGES_CHILD, str(SCENARIOS / "avalanche.yaml"), str(tmp_path / "r.nc")],
+                         cwd=ROOT, capture_output=True, text=True, check=True, env=env)
+    return out.stdout.splitlines()[-1].split()  # after validate's own line
+
+
+def test_a_run_asks_numpy_for_small_pages(tmp_path):
+    """A run's arrays are touched once, in order: no transparent huge pages (slow to fault in on a
+    virtual machine); other commands leave numpy's setting alone, and so does a run when
+    ``NUMPY_MADVISE_HUGEPAGE`` is set."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    assert _pages(tmp_path, env) == ["True", "True", "False"]
+    assert _pages(tmp_path, {**env, "NUMPY_MADVISE_HUGEPAGE": "1"}) == ["True", "True", "True"]
