@@ -85,7 +85,7 @@ def part_argtypes(mi, ci) -> tuple[tuple, tuple, tuple]:
     operations = sig(i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, f1, dle, subsidy, ci.cpar,
                      ci.kpar, ci.kptr, ci.fpar, i1, i1, b2, f2, i2, i1, i1, f3, f3, f3)
     financing = sig(i, i, mi.dt, W, i1, i1, i1, b2, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f3, f3, f3,
-                    f3, f4, f4)
+                    f3, f4, b2, f4)
     outcome = sig(i, i, lines, b2, f1, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al)
     return operations, financing, outcome
 
@@ -177,8 +177,9 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     plan.here.append((companies_lanes, company_types))
     f3, f4 = np.zeros((1, 1, 1)), np.zeros((1, 1, 1, 1))
     i1, i2 = np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+    b2 = np.zeros((1, 1), dtype=np.bool_)
     plan.elsewhere.append((init_state, sig(
-        ci.cpar, ci.tpar, ci.tptr, ci.fpar, ci.fptr, mi.dt, f3, f4, f3, f3, f4, i1, i2, i1, i1, i1, i1, i)))
+        ci.cpar, ci.tpar, ci.tptr, ci.fpar, ci.fptr, mi.dt, f3, f4, f3, f3, f4, b2, i1, i2, i1, i1, i1, i1, i)))
     plan.elsewhere.append((_operations, operations))
     plan.elsewhere.append((_outcome, outcome))
     plan.elsewhere.append((market_lanes, market_types))  # with the market kernel it calls

@@ -98,7 +98,8 @@ N_FS = 4
 # straight-line depreciation schedules (``sched[c, t, :]``, per path): changes of the per-step rate
 # and of the count of vintages charging it, and one-off (last, partial) charges, by step; for the
 # tax basis of every vintage (TX_) and for the book of vintages without GPUs (NG_), which is never
-# impaired and so follows the same straight line
+# impaired and so follows the same straight line. Only the rows of the steps where some vintage of
+# the company starts or ends a schedule (``srow[c, t]``) are set and read; the others would be zeros
 TX_RATE, TX_COUNT, TX_LAST, NG_RATE, NG_COUNT, NG_LAST = range(6)
 N_SCHED = 6
 # company state columns, per lane: st[c, S_*, l]
@@ -223,17 +224,34 @@ def buy_vintage(c, j, basis, rel0, fpar, fs, sched, bought, lanes):
 
 
 @jit
-def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, nxt, gfirst, gidx, gptr, covidx,
+def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, srow, nxt, gfirst, gidx, gptr, covidx,
                covptr, lanes):
     """Opening balance sheet of every company into every lane of the state arrays (``drop``: generation
     price drop); ``nxt[c]`` is the first planned vintage of company ``c`` (the one after its opening fleet).
+
+    ``srow[c, t]``: whether step ``t`` of company ``c``'s depreciation schedules can change (a
+    vintage's first charge or end, as :func:`buy_vintage` writes them); only those rows of ``sched``
+    are zeroed here and read by :func:`_financing` (the others would hold zeros: a step without a
+    change adds nothing to the running rates). A company without vintages has none.
 
     Also lists each company's GPU vintages, rows ``gidx[gptr[c]:gptr[c + 1]]`` of ``fpar``, and
     its tranches with a covenant, rows ``covidx[covptr[c]:covptr[c + 1]]`` of ``tpar``, in row order.
     """
     n_comp = cpar.shape[0]
     W = ring.shape[1]
-    sched[:, :, :, :] = 0.0
+    n = sched.shape[1]
+    srow[:, :] = False
+    for c in range(n_comp):
+        for j in range(fptr[c], fptr[c + 1]):
+            first = int(fpar[j, CL.F_DEP_FIRST])
+            end = int(fpar[j, CL.F_DEP_END])
+            if fpar[j, CL.F_DEP_RATE] > 0.0 and first < n:
+                srow[c, first] = True
+            if end < n:
+                srow[c, end] = True
+        for t in range(n):
+            if srow[c, t]:
+                sched[c, t, :, :] = 0.0
     st[:, :, :] = 0.0
     for c in range(n_comp):
         for l in range(lanes):
@@ -504,14 +522,25 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
             x[X_EBITDA, l] = revenue - opex
 
 
+@jit_ir_inline
+def _tax(x, st, c, l, tax_dep, tax_rate):
+    """Lane ``l``'s tax of the step into ``x[X_TAX, l]`` (``tax_dep``: its tax depreciation, USD;
+    ``tax_rate``: the company's), with the loss carried forward in ``st[c, S_NOL, l]``."""
+    taxable = x[X_EBITDA, l] - tax_dep - x[X_INTEREST, l]
+    nol = st[c, S_NOL, l]
+    used = select(taxable < nol, taxable, nol)
+    x[X_TAX, l] = select(taxable > 0.0, (taxable - used) * tax_rate, 0.0)
+    st[c, S_NOL, l] = select(taxable > 0.0, nol - used, nol - taxable)
+
+
 @jit_noalias
 def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr,
-               bought, xs, st, ts, fs, sched, ring):
+               bought, xs, st, ts, fs, sched, srow, ring):
     """Every company ``c`` alive in some lane in step ``t``, every lane, after :func:`_operations`:
     interest, the capex plan with the discipline rule (planned vintages ``nxt[c] .. nend[c] - 1``),
     depreciation and tax, free cash flow and the trailing window, financing and maturities, the
     shortfall, and the default tests (``xs[c, X_CAUSE]``). ``alive_all[c, l]``: company ``c`` alive
-    in lane ``l`` at the start of the step."""
+    in lane ``l`` at the start of the step; ``srow``: the schedule rows in use (:func:`init_state`)."""
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     mk = trailing1(mk, NL)
     xs = trailing2(xs, N_X, NL)
@@ -524,7 +553,7 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
     # the other arrays as views that count no references (select.borrow: atomic operations otherwise)
     n_alive, nxt, nend, inv_gen, cpar = borrow(n_alive), borrow(nxt), borrow(nend), borrow(inv_gen), borrow(cpar)
     tpar, tptr, fpar, covidx, covptr = borrow(tpar), borrow(tptr), borrow(fpar), borrow(covidx), borrow(covptr)
-    bought = borrow(bought)
+    bought, srow = borrow(bought), borrow(srow)
     for c in range(cpar.shape[0]):
         if n_alive[c] == 0:  # defaulted in every lane: nothing to step
             continue
@@ -557,21 +586,25 @@ def _financing(t, lanes, dt, W, n_alive, nxt, nend, alive_all, mk, inv_gen, cpar
         # vintages and the tax basis of all (impairment is not deductible) by their schedules;
         # ---- 4. tax with loss carry-forward (impairment is a book charge, not deductible)
         # (a schedule's running rate and count live in st[c, S_*_RATE] and the column after it; the
-        # rate is reset to exactly zero when no vintage charges it)
-        for l in range(lanes):
-            st[c, S_NG_RATE, l] += sched[c, t, NG_RATE, l]
-            st[c, S_NG_COUNT, l] += sched[c, t, NG_COUNT, l]
-            st[c, S_NG_RATE, l] = select(st[c, S_NG_COUNT, l] == 0.0, 0.0, st[c, S_NG_RATE, l])
-            x[X_DEP, l] += st[c, S_NG_RATE, l] + sched[c, t, NG_LAST, l]
-            st[c, S_TX_RATE, l] += sched[c, t, TX_RATE, l]
-            st[c, S_TX_COUNT, l] += sched[c, t, TX_COUNT, l]
-            st[c, S_TX_RATE, l] = select(st[c, S_TX_COUNT, l] == 0.0, 0.0, st[c, S_TX_RATE, l])
-            tax_dep = st[c, S_TX_RATE, l] + sched[c, t, TX_LAST, l]
-            taxable = x[X_EBITDA, l] - tax_dep - x[X_INTEREST, l]
-            nol = st[c, S_NOL, l]
-            used = select(taxable < nol, taxable, nol)
-            x[X_TAX, l] = select(taxable > 0.0, (taxable - used) * cpar[c, CL.C_TAX_RATE], 0.0)
-            st[c, S_NOL, l] = select(taxable > 0.0, nol - used, nol - taxable)
+        # rate is reset to exactly zero when no vintage charges it). A step without a schedule change
+        # (srow) leaves rates and counts as they are and has no one-off charge: its loop adds the
+        # running rates alone, the same values (a running rate is never -0.0, so adding the +0.0 of
+        # an unused row would change no bit)
+        tax_rate = cpar[c, CL.C_TAX_RATE]
+        if srow[c, t]:
+            for l in range(lanes):
+                st[c, S_NG_RATE, l] += sched[c, t, NG_RATE, l]
+                st[c, S_NG_COUNT, l] += sched[c, t, NG_COUNT, l]
+                st[c, S_NG_RATE, l] = select(st[c, S_NG_COUNT, l] == 0.0, 0.0, st[c, S_NG_RATE, l])
+                x[X_DEP, l] += st[c, S_NG_RATE, l] + sched[c, t, NG_LAST, l]
+                st[c, S_TX_RATE, l] += sched[c, t, TX_RATE, l]
+                st[c, S_TX_COUNT, l] += sched[c, t, TX_COUNT, l]
+                st[c, S_TX_RATE, l] = select(st[c, S_TX_COUNT, l] == 0.0, 0.0, st[c, S_TX_RATE, l])
+                _tax(x, st, c, l, st[c, S_TX_RATE, l] + sched[c, t, TX_LAST, l], tax_rate)
+        else:
+            for l in range(lanes):
+                x[X_DEP, l] += st[c, S_NG_RATE, l]
+                _tax(x, st, c, l, st[c, S_TX_RATE, l], tax_rate)
 
         # discipline rule: cancel this step's uncommitted capex if runway would fall short
         if cpar[c, CL.C_RUNWAY] > 0.0 and ne > nx:
@@ -924,7 +957,8 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     ring = np.zeros((n_comp, W, 4, NL))
     ts = np.zeros((tpar.shape[0], N_TS, NL))
     fs = np.zeros((fpar.shape[0], N_FS, NL))
-    sched = np.empty((n_comp, n_steps, N_SCHED, NL))
+    sched = np.empty((n_comp, n_steps, N_SCHED, NL))  # the rows of srow only (init_state)
+    srow = np.empty((n_comp, n_steps), dtype=np.bool_)
     nxt = np.empty(n_comp, dtype=np.int64)
     gfirst = np.empty((n_comp, NL), dtype=np.int64)
     gidx = np.empty(fpar.shape[0], dtype=np.int64)
@@ -937,7 +971,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     x = np.zeros((n_comp, N_X, NL))  # per-lane values of each company's step
     x[:, X_ONE, :] = 1.0
     drop = mparams[L.D_GPU, L.GPU_GEN_DROP]
-    init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, nxt, gfirst, gidx, gptr, covidx,
+    init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, srow, nxt, gfirst, gidx, gptr, covidx,
                covptr, lanes)
     for l in range(lanes):
         external_default_steps(cpar, kpar, kptr, cbase[l], shocks, pl[l], dt, ext1)
@@ -1014,7 +1048,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, gen_factor, surprise, net_hr,
                    subsidy, cpar, kpar, kptr, fpar, gidx, gptr, kcancel, ext_step, gfirst, n_alive, nxt, x, st, fs)
         financing(t, lanes, dt, W, n_alive, nxt, nend, alive, mk, inv_gen, cpar, tpar, tptr, fpar, covidx, covptr,
-                  bought, x, st, ts, fs, sched, ring)
+                  bought, x, st, ts, fs, sched, srow, ring)
         for c in range(n_comp):
             if n_alive[c] > 0:
                 nxt[c] = nend[c]
