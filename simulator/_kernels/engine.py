@@ -18,7 +18,7 @@ from simulator._kernels import layout as L
 from simulator._kernels._jit import jit
 from simulator._kernels.blocks import run_blocks
 from simulator._kernels.company import NL
-from simulator._kernels.market import market_path
+from simulator._kernels.market import market_constants, market_path, market_work_size
 
 
 def simulate(k0, k1, path0, n_steps, dt, mps, chol, params, models, btc_series, rate_series,
@@ -37,10 +37,13 @@ def market_lanes(p0, nl, k0, k1, path0, n_steps, dt, mps, chol, params, models, 
     ``buf[:, :, 0 .. nl - 1]`` of the company kernel (``buf[t, v, l]``: lane last, so that a step's
     market values are a row of lanes); the lanes after them repeat the last path (the caller drops
     their results)."""
+    mc = market_constants(dt, params, models, btc_series)  # once for the lanes, not once a path
+    work = np.empty(market_work_size(n_steps))
+    bases = np.empty(L.N_MARKET_STREAMS, dtype=np.uint64)
     for l in range(buf.shape[2]):
         if l < nl:
-            market_path(k0, k1, path0 + p0 + l, p0 + l, n_steps, dt, mps, chol, params, models,
-                        btc_series, rate_series, shocks, buf[:, :, l])
+            market_path(k0, k1, path0 + p0 + l, p0 + l, n_steps, dt, mps, chol, btc_series, rate_series, shocks, mc,
+                        work, bases, buf[:, :, l])
         else:
             for t in range(n_steps):
                 for v in range(buf.shape[1]):

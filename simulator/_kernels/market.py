@@ -37,6 +37,7 @@ Discretisations (exact over any step unless stated)
 """
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -128,39 +129,23 @@ def aux_uniform(bases, s, t, skey, shocks, p_local, injected):
     return uniform_at(bases[s], skey)
 
 
+#: Per-run constants of the market drivers (:func:`market_constants`), read by :func:`market_path`:
+#: model codes, step drifts, volatilities, decays, jump probabilities, and the opening state
+#: (``*0``) of the drivers carried as logs or levels.
+MarketConstants = namedtuple("MarketConstants", (
+    "btc_model", "rate_model", "lam_b", "p0_b", "mj", "sj", "drift_b", "vol_b", "drift_bear", "vol_bear",
+    "p_to_bear", "p_to_bull", "block", "n_starts", "r_kappa", "r_theta", "r_sigma", "r_decay", "r_sd", "r_e",
+    "h_decay", "h_sd", "h_m", "lam_h", "p0_h", "h_jm", "h_js", "x_decay", "x_sd", "d_gpu", "gen_months",
+    "lam_gen", "p0_gen", "ea", "sd_g", "i_load", "i_resid", "i_mean_k", "g_long", "g_long_dt", "drift_c", "vol_c",
+    "c0", "drift_t", "vol_t", "gm_k", "w_decay", "w_sd", "w_m", "use_bjump", "use_hjump", "use_gen", "ln_s0",
+    "bear0", "r0", "x_h0", "ln_p0", "g0", "x_w0"))
+
+
 @jit
-def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, params, models,
-                btc_series, rate_series, shocks, buf):
-    """Simulate every market driver on one path; fill ``buf[t, v]``.
-
-    ``gpath`` is the global path index (keys the random streams), ``p_local``
-    its row in ``shocks`` when shocks are injected.
-
-    A variate is a pure function of (key, path, stream, step), so a stream is
-    drawn only where a step reads it (a jump size only in a step with a jump,
-    nothing of a model not in use): a draw that is not made cannot change
-    one that is. Levels are carried as logs; their exponentials are taken
-    after the step loop, all at once (:func:`simulator._kernels.fexp.exp_array`,
-    glibc's ``exp`` inlined and vectorised: the same bits as ``math.exp``).
-    """
-    nf = L.N_FACTORS
-    ns = L.N_MARKET_STREAMS
-    injected = shocks.shape[0] > 0
-    ne = N_EXP
-    # Scratch, allocated per path (nothing is allocated per step): the step's
-    # factor normals z and eps = chol z; the stream bases; the logs of the
-    # levels, lg[t * ne + X_*], and their exponentials.
-    fs = np.empty(2 * nf)
-    z = fs[:nf]
-    eps = fs[nf:]
-    bases = np.empty(ns, dtype=np.uint64)
-    lgs = np.empty(2 * ne * n_steps)
-    lg = lgs[:ne * n_steps]
-    ex = lgs[ne * n_steps:]
-    if not injected:
-        for s in range(ns):
-            bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
-
+def market_constants(dt, params, models, btc_series):
+    """The :class:`MarketConstants` of every path of a run (``dt``, ``params``, ``models``,
+    ``btc_series`` as for :func:`market_path`): computed once per call of the caller, not once per
+    path (some 25 ``exp`` and ``log`` of the parameters), with the same expressions."""
     pb = params[L.D_BITCOIN]
     pr = params[L.D_RATES]
     ps = params[L.D_SPREAD]
@@ -243,20 +228,79 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, para
     use_hjump = lam_h > 0.0
     use_gen = gen_months <= 0.0 and lam_gen > 0.0
 
+    # --- opening state
+    ln_s0 = math.log(pb[L.BTC_S0])
+    bear0 = pb[L.BTC_START_BEAR] > 0.5
+    r0 = pr[L.RATE_R0]
+    x_h0 = math.log(ps[L.SPREAD_H0])
+    ln_p0 = math.log(pg[L.GPU_P0])
+    g0 = pd[L.DEMAND_G0]
+    x_w0 = math.log(pw[L.POWER_P0])
+
+    return MarketConstants(btc_model, rate_model, lam_b, p0_b, mj, sj, drift_b, vol_b, drift_bear, vol_bear,
+                           p_to_bear, p_to_bull, block, n_starts, r_kappa, r_theta, r_sigma, r_decay, r_sd, r_e,
+                           h_decay, h_sd, h_m, lam_h, p0_h, h_jm, h_js, x_decay, x_sd, d_gpu, gen_months, lam_gen,
+                           p0_gen, ea, sd_g, i_load, i_resid, i_mean_k, g_long, g_long_dt, drift_c, vol_c, c0,
+                           drift_t, vol_t, gm_k, w_decay, w_sd, w_m, use_bjump, use_hjump, use_gen, ln_s0, bear0, r0,
+                           x_h0, ln_p0, g0, x_w0)
+
+
+@jit_inline
+def market_work_size(n_steps):
+    """Floats of :func:`market_path`'s scratch ``work`` for ``n_steps`` steps."""
+    return 2 * L.N_FACTORS + 2 * N_EXP * n_steps
+
+
+@jit
+def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, btc_series, rate_series, shocks,
+                mc, work, bases, buf):
+    """Simulate every market driver on one path; fill ``buf[t, v]``.
+
+    ``gpath`` is the global path index (keys the random streams), ``p_local``
+    its row in ``shocks`` when shocks are injected. ``mc``: the run's
+    :func:`market_constants`. ``work`` (float64[>= market_work_size(n_steps)]) and
+    ``bases`` (uint64[N_MARKET_STREAMS]): scratch, which the caller allocates once for
+    all its paths.
+
+    A variate is a pure function of (key, path, stream, step), so a stream is
+    drawn only where a step reads it (a jump size only in a step with a jump,
+    nothing of a model not in use): a draw that is not made cannot change
+    one that is. Levels are carried as logs; their exponentials are taken
+    after the step loop, all at once (:func:`simulator._kernels.fexp.exp_array`,
+    glibc's ``exp`` inlined and vectorised: the same bits as ``math.exp``).
+    """
+    nf = L.N_FACTORS
+    ns = L.N_MARKET_STREAMS
+    injected = shocks.shape[0] > 0
+    ne = N_EXP
+    # Scratch (nothing is allocated per path or step): the step's factor normals z and
+    # eps = chol z; the logs of the levels, lg[t * ne + X_*], and their exponentials.
+    z = work[:nf]
+    eps = work[nf:2 * nf]
+    lg = work[2 * nf:2 * nf + ne * n_steps]
+    ex = work[2 * nf + ne * n_steps:2 * nf + 2 * ne * n_steps]
+    if not injected:
+        for s in range(ns):
+            bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
+
+    (btc_model, rate_model, lam_b, p0_b, mj, sj, drift_b, vol_b, drift_bear, vol_bear, p_to_bear, p_to_bull, block,
+     n_starts, r_kappa, r_theta, r_sigma, r_decay, r_sd, r_e, h_decay, h_sd, h_m, lam_h, p0_h, h_jm, h_js, x_decay,
+     x_sd, d_gpu, gen_months, lam_gen, p0_gen, ea, sd_g, i_load, i_resid, i_mean_k, g_long, g_long_dt, drift_c, vol_c,
+     c0, drift_t, vol_t, gm_k, w_decay, w_sd, w_m, use_bjump, use_hjump, use_gen, ln_s0, bear0, r0, x_h0, ln_p0, g0,
+     x_w0) = mc
     # --- state
-    ln_s = math.log(pb[L.BTC_S0])
-    bear = pb[L.BTC_START_BEAR] > 0.5
+    ln_s = ln_s0
+    bear = bear0
     boot_pos = 0
-    r = pr[L.RATE_R0]
-    x_h = math.log(ps[L.SPREAD_H0])
+    r = r0
+    x_h = x_h0
     x_gpu = 0.0
     n_gen = 0.0
-    ln_p0 = math.log(pg[L.GPU_P0])
-    g = pd[L.DEMAND_G0]
+    g = g0
     ln_d = 0.0
     ln_c = 0.0
     ln_tok = 0.0
-    x_w = math.log(pw[L.POWER_P0])
+    x_w = x_w0
 
     skey = np.uint64(0)
     for t in range(n_steps):
@@ -387,9 +431,12 @@ def simulate_market_block(p_begin, p_end, k0, k1, path0, n_steps, dt, months_per
                           btc_series, rate_series, shocks, out):
     """Paths ``p_begin .. p_end - 1`` of :func:`simulate_market` (serial, releases the GIL)."""
     buf = np.empty((n_steps, L.N_MARKET_VARS))
+    mc = market_constants(dt, params, models, btc_series)
+    work = np.empty(market_work_size(n_steps))
+    bases = np.empty(L.N_MARKET_STREAMS, dtype=np.uint64)
     for p in range(p_begin, p_end):
-        market_path(k0, k1, path0 + p, p, n_steps, dt, months_per_step, chol, params, models,
-                    btc_series, rate_series, shocks, buf)
+        market_path(k0, k1, path0 + p, p, n_steps, dt, months_per_step, chol, btc_series, rate_series, shocks, mc,
+                    work, bases, buf)
         for v in range(L.N_MARKET_VARS):
             for t in range(n_steps):
                 out[v, p, t] = buf[t, v]
