@@ -293,8 +293,9 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, srow
         for j in range(fptr[c], fptr[c + 1]):
             if fpar[j, CL.F_CAPEX] == 0.0:  # opening fleet
                 nxt[c] = j + 1
+                r = (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND]  # the same in every lane
                 for l in range(lanes):
-                    rel[l] = (1.0 - drop) ** fpar[j, CL.F_GEN_BEHIND]
+                    rel[l] = r
                 buy_vintage(c, j, fpar[j, CL.F_BOOK0], rel, fpar, fs, sched, bought, lanes)
     q = 0
     for c in range(n_comp):
@@ -1024,10 +1025,15 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         for l in range(lanes):
             changed |= mk[L.V_GEN, l] != gen[l]
         if changed:
+            g_last = math.nan  # lanes launch the same generations: pow once per count, not per lane
+            f_last = math.nan
             for l in range(lanes):
                 if mk[L.V_GEN, l] != gen[l]:
                     gen[l] = mk[L.V_GEN, l]
-                    gen_factor[l] = (1.0 - drop) ** gen[l]  # FS_CAP x gen_factor is a vintage's relative price
+                    if gen[l] != g_last:
+                        g_last = gen[l]
+                        f_last = (1.0 - drop) ** g_last
+                    gen_factor[l] = f_last  # FS_CAP x gen_factor is a vintage's relative price
                     inv_gen[l] = 1.0 / gen_factor[l]  # the generation factor of a vintage bought now
         for l in range(lanes):
             surprise[l] = math.log(mk[L.V_DEMAND, l]) - dle[t]
