@@ -77,13 +77,13 @@ def part_argtypes(mi, ci) -> tuple[tuple, tuple, tuple]:
     lines = np.array(SUMMARY_LINES, dtype=np.int64)
     al = np.empty((nc, n, NL), dtype=np.int8)
     f1, f2, f3, f4 = (np.zeros((1,) * d) for d in range(1, 5))
-    i1, i2 = np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+    i1 = np.zeros(1, dtype=np.int64)
     b1, b2 = (np.zeros((1,) * d, dtype=np.bool_) for d in range(1, 3))
     u3 = np.zeros((1, 1, 1), dtype=np.uint64)
     skey = np.uint64(0)
     hours, W = float(mi.dt), int(mi.months_per_step)  # a float64 and an int64
     operations = sig(i, i, mi.dt, hours, skey, lines, no_shocks, i1, u3, f2, f2, f1, f1, dle, subsidy, ci.cpar,
-                     ci.kpar, ci.kptr, ci.fpar, i1, i1, b2, f2, i2, i1, i1, f3, f3, f3)
+                     ci.kpar, ci.kptr, ci.fpar, i1, i1, b2, f2, i1, i1, i1, f3, f3, f3)
     financing = sig(i, i, mi.dt, W, i1, i1, i1, b2, f2, f1, ci.cpar, ci.tpar, ci.tptr, ci.fpar, i1, i1, b1, f3, f3, f3,
                     f3, f4, b2, f4)
     outcome = sig(i, i, lines, b2, f1, ci.cpar, ci.tpar, ci.tptr, f3, f3, f3, f4, f3, al)
@@ -176,10 +176,10 @@ def kernel_plan(mi, ci, bands: str | None) -> Plan:
     plan.here.append((_financing, financing))
     plan.here.append((companies_lanes, company_types))
     f3, f4 = np.zeros((1, 1, 1)), np.zeros((1, 1, 1, 1))
-    i1, i2 = np.zeros(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+    i1 = np.zeros(1, dtype=np.int64)
     b2 = np.zeros((1, 1), dtype=np.bool_)
     plan.elsewhere.append((init_state, sig(
-        ci.cpar, ci.tpar, ci.tptr, ci.fpar, ci.fptr, mi.dt, f3, f4, f3, f3, f4, b2, i1, i2, i1, i1, i1, i1, i)))
+        ci.cpar, ci.tpar, ci.tptr, ci.fpar, ci.fptr, mi.dt, f3, f4, f3, f3, f4, b2, i1, i1, i1, i1, i1, i1, i)))
     plan.elsewhere.append((_operations, operations))
     plan.elsewhere.append((_outcome, outcome))
     plan.elsewhere.append((market_lanes, market_types))  # with the market kernel it calls

@@ -306,8 +306,7 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, srow
                 q += 1
     gptr[n_comp] = q
     for c in range(n_comp):
-        for l in range(lanes):
-            gfirst[c, l] = gptr[c]
+        gfirst[c] = gptr[c]
     q = 0
     for c in range(n_comp):
         covptr[c] = q
@@ -347,7 +346,6 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
     yet bought (those before it are on the books or cancelled)."""
     # constant row strides: LLVM then vectorises the lane loops (select.trailing1)
     mk = trailing1(mk, NL)
-    gfirst = trailing1(gfirst, NL)
     kcancel = trailing1(kcancel, NL)
     ext_step = trailing1(ext_step, NL)
     xs = trailing2(xs, N_X, NL)
@@ -358,7 +356,7 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
     gen_factor, surprise, net_hr = borrow(gen_factor), borrow(surprise), borrow(net_hr)
     subsidy, cpar = borrow(subsidy), borrow(cpar)
     kpar, kptr, fpar, gidx, gptr = borrow(kpar), borrow(kptr), borrow(fpar), borrow(gidx), borrow(gptr)
-    n_alive, nxt = borrow(n_alive), borrow(nxt)
+    n_alive, nxt, gfirst = borrow(n_alive), borrow(nxt), borrow(gfirst)
     want_util = False  # is the utilisation line asked for?
     for i in range(lines.shape[0]):
         want_util |= lines[i] == CL.O_UTIL
@@ -421,18 +419,17 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
 
         # GPU vintages on the books before this step (rows fptr[c] .. nx - 1): spot capacity and
         # power within their economic life; book depreciation, then impairment of the spot
-        # share of the book against its economic value (section 6). A lane starts at its own
-        # gfirst[c, l]: the vintages before it are cancelled or have neither book nor life left.
-        q0 = gptr[c + 1]
+        # share of the book against its economic value (section 6). The loop starts at gfirst[c]:
+        # the vintages before it are cancelled or have neither book nor life left in every lane
+        # (in a lane where a vintage is so, it adds exactly nothing and its state stays as it is)
         for l in range(lanes):
             x[X_SPOT_PX, l] = x[X_U, l] * mk[L.V_GPU, l] * gen_factor[l] * hours  # per unit of FS_CAP
             x[X_SPOT_CAP, l] = 0.0
             x[X_FLEET_MW, l] = 0.0
             x[X_DEP, l] = 0.0
             x[X_IMP, l] = 0.0
-            gf = gfirst[c, l]
-            q0 = select(gf < q0, gf, q0)
-        for q in range(q0, gptr[c + 1]):
+        leading = True  # vintages from gfirst[c] to q - 1 are needed in no lane any more
+        for q in range(gfirst[c], gptr[c + 1]):
             j = gidx[q]
             if j >= nx:
                 break
@@ -445,20 +442,18 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
             life_left = max(econ - age - 1.0, 0.0)
             spot_share = 1.0 - fpar[j, CL.F_CONTRACTED]
             for l in range(lanes):  # loads first, then branch-free arithmetic (no load is conditional)
-                gf = gfirst[c, l]
                 status = fs[j, FS_STATUS, l]
                 cap = fs[j, FS_CAP, l]
                 book = fs[j, FS_BOOK, l]
                 old_rate = fs[j, FS_RATE, l]
                 spot_px = x[X_SPOT_PX, l]
                 held = status == 1.0
-                on = held & (q >= gf)
-                earns = on & in_life
+                earns = held & in_life
                 old = x[X_SPOT_CAP, l]
                 x[X_SPOT_CAP, l] = old + (select(earns, cap, 0.0))
                 old = x[X_FLEET_MW, l]
                 x[X_FLEET_MW, l] = old + (select(earns, mw, 0.0))
-                charged = on & (book > 0.0)
+                charged = held & (book > 0.0)
                 d = select(last, book, old_rate)  # = book / remaining
                 b1 = book - d
                 value = spot_px * cap * life_left
@@ -473,9 +468,13 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
                 fs[j, FS_RATE, l] = update(impaired, rate, old_rate)
                 book = update(charged, select(impaired, b2, b1), book)
                 fs[j, FS_BOOK, l] = book
-                # cancelled, or nothing left to charge or earn: skip it from now on if it leads the lane
-                keep = held & ((book > 0.0) | (age + 1.0 < econ))
-                gfirst[c, l] = update((q == gf) & (not keep), q + 1, gf)
+            if leading:  # cancelled, or nothing left to charge or earn, in every lane: skip it from now on
+                keep = False
+                for l in range(lanes):
+                    keep |= (fs[j, FS_STATUS, l] == 1.0) & ((fs[j, FS_BOOK, l] > 0.0) | (age + 1.0 < econ))
+                leading = not keep
+                if leading:
+                    gfirst[c] = q + 1
 
         # mining, curtailed in a step whose hashprice does not cover the mining fleet's power;
         # core revenue (GBM); AI revenue
@@ -961,7 +960,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
     sched = np.empty((n_comp, n_steps, N_SCHED, NL))  # the rows of srow only (init_state)
     srow = np.empty((n_comp, n_steps), dtype=np.bool_)
     nxt = np.empty(n_comp, dtype=np.int64)
-    gfirst = np.empty((n_comp, NL), dtype=np.int64)
+    gfirst = np.empty(n_comp, dtype=np.int64)  # each company's first GPU vintage (in gidx) still needed
     gidx = np.empty(fpar.shape[0], dtype=np.int64)
     gptr = np.empty(n_comp + 1, dtype=np.int64)
     covidx = np.empty(tpar.shape[0], dtype=np.int64)
