@@ -113,6 +113,9 @@ N_S = 23
 # trailing-window columns
 R_REV, R_EBITDA, R_INT, R_FCF = range(4)
 
+#: Generation counts whose price factor :func:`companies_lanes` keeps once computed.
+GEN_POWERS = 64
+
 #: Paths stepped together by :func:`companies_lanes`, one per lane. Every per-path value of the
 #: company step is an array over the lanes (the last axis), and the sections that run every step
 #: are branch-free loops over them, which LLVM turns into SIMD code (AVX2: four float64 per
@@ -1000,6 +1003,9 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
             ucon[c, 2] = math.sqrt(1.0 - w * w)
 
     gen = np.full(NL, math.nan)
+    # (1 - drop)^n by generation count n < GEN_POWERS, once per count: launches are random, so lanes
+    # reach the same counts at different steps (a pow per lane and launch otherwise)
+    gen_pow = np.full(GEN_POWERS, math.nan)
     demand_alarm = np.empty(NL)  # per lane: the market's demand alarm (1.0 lit) and demand surprise
     surprise = np.empty(NL)
     gen_factor = np.ones(NL)
@@ -1024,15 +1030,17 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
         for l in range(lanes):
             changed |= mk[L.V_GEN, l] != gen[l]
         if changed:
-            g_last = math.nan  # lanes launch the same generations: pow once per count, not per lane
-            f_last = math.nan
             for l in range(lanes):
                 if mk[L.V_GEN, l] != gen[l]:
-                    gen[l] = mk[L.V_GEN, l]
-                    if gen[l] != g_last:
-                        g_last = gen[l]
-                        f_last = (1.0 - drop) ** g_last
-                    gen_factor[l] = f_last  # FS_CAP x gen_factor is a vintage's relative price
+                    g = mk[L.V_GEN, l]
+                    gen[l] = g
+                    k = int(g) if 0.0 <= g < GEN_POWERS else -1
+                    if k >= 0 and k == g:  # a count met before in this call: its power as computed then
+                        if gen_pow[k] != gen_pow[k]:
+                            gen_pow[k] = (1.0 - drop) ** g
+                        gen_factor[l] = gen_pow[k]  # FS_CAP x gen_factor is a vintage's relative price
+                    else:
+                        gen_factor[l] = (1.0 - drop) ** g
                     inv_gen[l] = 1.0 / gen_factor[l]  # the generation factor of a vintage bought now
         for l in range(lanes):
             surprise[l] = math.log(mk[L.V_DEMAND, l]) - dle[t]
