@@ -283,24 +283,19 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, btc_
         for s in range(ns):
             bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
 
-    (btc_model, rate_model, lam_b, p0_b, mj, sj, drift_b, vol_b, drift_bear, vol_bear, p_to_bear, p_to_bull, block,
-     n_starts, r_kappa, r_theta, r_sigma, r_decay, r_sd, r_e, h_decay, h_sd, h_m, lam_h, p0_h, h_jm, h_js, x_decay,
-     x_sd, d_gpu, gen_months, lam_gen, p0_gen, ea, sd_g, i_load, i_resid, i_mean_k, g_long, g_long_dt, drift_c, vol_c,
-     c0, drift_t, vol_t, gm_k, w_decay, w_sd, w_m, use_bjump, use_hjump, use_gen, ln_s0, bear0, r0, x_h0, ln_p0, g0,
-     x_w0) = mc
     # --- state
-    ln_s = ln_s0
-    bear = bear0
+    ln_s = mc.ln_s0
+    bear = mc.bear0
     boot_pos = 0
-    r = r0
-    x_h = x_h0
+    r = mc.r0
+    x_h = mc.x_h0
     x_gpu = 0.0
     n_gen = 0.0
-    g = g0
+    g = mc.g0
     ln_d = 0.0
     ln_c = 0.0
     ln_tok = 0.0
-    x_w = x_w0
+    x_w = mc.x_w0
 
     skey = np.uint64(0)
     for t in range(n_steps):
@@ -319,92 +314,92 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, btc_
             eps[i] = acc
 
         # bitcoin
-        if btc_model == L.BTC_GBM:
-            ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
+        if mc.btc_model == L.BTC_GBM:
+            ln_s += mc.drift_b + mc.vol_b * eps[L.Z_BITCOIN]
             x_btc = ln_s
-        elif btc_model == L.BTC_JUMP_DIFFUSION:
-            ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
-            if use_bjump:
+        elif mc.btc_model == L.BTC_JUMP_DIFFUSION:
+            ln_s += mc.drift_b + mc.vol_b * eps[L.Z_BITCOIN]
+            if mc.use_bjump:
                 u = aux_uniform(bases, L.S_BTC_JUMP_N, t, skey, shocks, p_local, injected)
-                nj = poisson_count(lam_b, p0_b, u)
+                nj = poisson_count(mc.lam_b, mc.p0_b, u)
                 if nj > 0:
                     zj = aux_normal(bases, L.S_BTC_JUMP_Z, t, skey, shocks, p_local, injected)
-                    ln_s += nj * mj + sj * math.sqrt(nj) * zj
+                    ln_s += nj * mc.mj + mc.sj * math.sqrt(nj) * zj
             x_btc = ln_s
-        elif btc_model == L.BTC_REGIME:
+        elif mc.btc_model == L.BTC_REGIME:
             if bear:
-                ln_s += drift_bear + vol_bear * eps[L.Z_BITCOIN]
+                ln_s += mc.drift_bear + mc.vol_bear * eps[L.Z_BITCOIN]
             else:
-                ln_s += drift_b + vol_b * eps[L.Z_BITCOIN]
+                ln_s += mc.drift_b + mc.vol_b * eps[L.Z_BITCOIN]
             u = aux_uniform(bases, L.S_REGIME, t, skey, shocks, p_local, injected)
             if bear:
-                if u < p_to_bull:
+                if u < mc.p_to_bull:
                     bear = False
-            elif u < p_to_bear:
+            elif u < mc.p_to_bear:
                 bear = True
             x_btc = ln_s
-        elif btc_model == L.BTC_REPLAY:
+        elif mc.btc_model == L.BTC_REPLAY:
             x_btc = 0.0  # replay: the level is btc_series[t], written below
         else:  # bootstrap
-            if t % block == 0:
+            if t % mc.block == 0:
                 # moving-block bootstrap: a block is a contiguous run of history
                 # (no wrap from the last month to the first); block <= n_hist is
                 # checked when packing
                 u = aux_uniform(bases, L.S_BOOT, t, skey, shocks, p_local, injected)
-                boot_pos = int(u * n_starts)
-                if boot_pos >= n_starts:
-                    boot_pos = n_starts - 1
-            ln_s += btc_series[boot_pos + t % block]
+                boot_pos = int(u * mc.n_starts)
+                if boot_pos >= mc.n_starts:
+                    boot_pos = mc.n_starts - 1
+            ln_s += btc_series[boot_pos + t % mc.block]
             x_btc = ln_s
         lg[t * ne + X_BTC] = x_btc
 
         # short rate
-        if rate_model == L.RATE_VASICEK:
-            r = r_theta + (r - r_theta) * r_decay + r_sd * eps[L.Z_RATES]
-        elif rate_model == L.RATE_CIR:
-            r = cir_qe_step(r, r_kappa, r_theta, r_sigma, r_e, eps[L.Z_RATES])
+        if mc.rate_model == L.RATE_VASICEK:
+            r = mc.r_theta + (r - mc.r_theta) * mc.r_decay + mc.r_sd * eps[L.Z_RATES]
+        elif mc.rate_model == L.RATE_CIR:
+            r = cir_qe_step(r, mc.r_kappa, mc.r_theta, mc.r_sigma, mc.r_e, eps[L.Z_RATES])
         else:
             r = rate_series[t]
         buf[t, L.V_RATE] = r
 
         # high-yield spread: log-OU plus upward jumps
-        x_h = h_m + (x_h - h_m) * h_decay + h_sd * eps[L.Z_SPREAD]
-        if use_hjump:
+        x_h = mc.h_m + (x_h - mc.h_m) * mc.h_decay + mc.h_sd * eps[L.Z_SPREAD]
+        if mc.use_hjump:
             u = aux_uniform(bases, L.S_SPREAD_JUMP_N, t, skey, shocks, p_local, injected)
-            nh = poisson_count(lam_h, p0_h, u)
+            nh = poisson_count(mc.lam_h, mc.p0_h, u)
             if nh > 0:
                 zh = aux_normal(bases, L.S_SPREAD_JUMP_Z, t, skey, shocks, p_local, injected)
-                x_h += nh * h_jm + h_js * math.sqrt(nh) * zh
+                x_h += nh * mc.h_jm + mc.h_js * math.sqrt(nh) * zh
         lg[t * ne + X_SPREAD] = x_h
 
         # GPU rental price (newest generation) and generation launches
-        x_gpu = x_gpu * x_decay + x_sd * eps[L.Z_GPU]
-        lg[t * ne + X_GPU] = ln_p0 - d_gpu * (t + 1) * dt + x_gpu
-        if gen_months > 0.0:
-            n_gen = math.floor((t + 1) * months_per_step / gen_months + 1e-9)
-        elif use_gen:
+        x_gpu = x_gpu * mc.x_decay + mc.x_sd * eps[L.Z_GPU]
+        lg[t * ne + X_GPU] = mc.ln_p0 - mc.d_gpu * (t + 1) * dt + x_gpu
+        if mc.gen_months > 0.0:
+            n_gen = math.floor((t + 1) * months_per_step / mc.gen_months + 1e-9)
+        elif mc.use_gen:
             u = aux_uniform(bases, L.S_GPU_GEN, t, skey, shocks, p_local, injected)
-            n_gen += poisson_count(lam_gen, p0_gen, u)
+            n_gen += poisson_count(mc.lam_gen, mc.p0_gen, u)
         buf[t, L.V_GEN] = n_gen
 
         # AI demand: OU growth and its exact integral
         e_g = eps[L.Z_DEMAND]
         e_i = aux_normal(bases, L.S_DEMAND_AUX, t, skey, shocks, p_local, injected)
-        integral = g_long_dt + (g - g_long) * i_mean_k + i_load * e_g + i_resid * e_i
-        g = g_long + (g - g_long) * ea + sd_g * e_g
+        integral = mc.g_long_dt + (g - mc.g_long) * mc.i_mean_k + mc.i_load * e_g + mc.i_resid * e_i
+        g = mc.g_long + (g - mc.g_long) * mc.ea + mc.sd_g * e_g
         ln_d += integral
         lg[t * ne + X_DEMAND] = ln_d
         buf[t, L.V_GROWTH] = g
 
         # inference cost (relative to c0 inside, in USD per 1k tokens outside) and token price
-        ln_c += drift_c + vol_c * eps[L.Z_INFERENCE]
-        ln_tok += drift_t + vol_t * eps[L.Z_TOKENS]
+        ln_c += mc.drift_c + mc.vol_c * eps[L.Z_INFERENCE]
+        ln_tok += mc.drift_t + mc.vol_t * eps[L.Z_TOKENS]
         lg[t * ne + X_INFERENCE] = ln_c
         lg[t * ne + X_TOKEN] = ln_tok
         lg[t * ne + X_GM] = ln_c - ln_tok
 
         # power price: log-OU
-        x_w = w_m + (x_w - w_m) * w_decay + w_sd * eps[L.Z_POWER]
+        x_w = mc.w_m + (x_w - mc.w_m) * mc.w_decay + mc.w_sd * eps[L.Z_POWER]
         lg[t * ne + X_POWER] = x_w
         buf[t, L.V_REGIME] = 1.0 if bear else 0.0
 
@@ -415,13 +410,13 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, btc_
     exp_array(lg, ex)
     for t in range(n_steps):
         e = ex[t * ne:(t + 1) * ne]
-        buf[t, L.V_BTC] = btc_series[t] if btc_model == L.BTC_REPLAY else e[X_BTC]
+        buf[t, L.V_BTC] = btc_series[t] if mc.btc_model == L.BTC_REPLAY else e[X_BTC]
         buf[t, L.V_SPREAD] = e[X_SPREAD]
         buf[t, L.V_GPU] = e[X_GPU]
         buf[t, L.V_DEMAND] = e[X_DEMAND]
-        buf[t, L.V_INFERENCE] = c0 * e[X_INFERENCE]
+        buf[t, L.V_INFERENCE] = mc.c0 * e[X_INFERENCE]
         buf[t, L.V_TOKEN] = e[X_TOKEN]
-        gm = 1.0 - gm_k * e[X_GM]
+        gm = 1.0 - mc.gm_k * e[X_GM]
         buf[t, L.V_GM] = min(1.0, max(-1.0, gm))
         buf[t, L.V_POWER] = e[X_POWER]
 
