@@ -231,6 +231,8 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, srow
                covptr, lanes):
     """Opening balance sheet of every company into every lane of the state arrays (``drop``: generation
     price drop); ``nxt[c]`` is the first planned vintage of company ``c`` (the one after its opening fleet).
+    The trailing window ``ring`` only of a company with trailing figures (``C_HAS_TTM``): the
+    others fill it at step 0 (:func:`_financing`).
 
     ``srow[c, t]``: whether step ``t`` of company ``c``'s depreciation schedules can change (a
     vintage's first charge or end, as :func:`buy_vintage` writes them); only those rows of ``sched``
@@ -439,7 +441,7 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
             age = t - fpar[j, CL.F_MONTH]
             econ = fpar[j, CL.F_ECON_LIFE]
             in_life = age < econ
-            mw = fpar[j, CL.F_GPUS] * fpar[j, CL.F_KW] / 1000.0
+            mw = fpar[j, CL.F_MW]
             remaining = fpar[j, CL.F_LIFE] - age
             last = remaining <= 1.0
             life_left = max(econ - age - 1.0, 0.0)
@@ -956,10 +958,13 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                 for k in range(CL.N_COMPANY_STREAMS_USED):  # the bases of the streams a company draws from
                     cbase[l, c, k] = stream_base(k0, k1, np.uint64(gpath0 + l),
                                                  np.uint64(L.COMPANY_STREAM0 + c * L.STREAMS_PER_COMPANY + k))
+    # state arrays, written in full before they are read (no zeroing here: some 190 KB a lane group):
+    # st, ts and fs by init_state; ring by init_state for a company with trailing figures, and at
+    # step 0 by the financing part for the others
     st = np.empty((n_comp, N_S, NL))
-    ring = np.zeros((n_comp, W, 4, NL))
-    ts = np.zeros((tpar.shape[0], N_TS, NL))
-    fs = np.zeros((fpar.shape[0], N_FS, NL))
+    ring = np.empty((n_comp, W, 4, NL))
+    ts = np.empty((tpar.shape[0], N_TS, NL))
+    fs = np.empty((fpar.shape[0], N_FS, NL))
     sched = np.empty((n_comp, n_steps, N_SCHED, NL))  # the rows of srow only (init_state)
     srow = np.empty((n_comp, n_steps), dtype=np.bool_)
     nxt = np.empty(n_comp, dtype=np.int64)

@@ -50,8 +50,9 @@ NO_COVENANT = -1.0
 
 # ---------------------------------------------------------------- fleets (vintages): fpar[j, :]
 (F_GPUS, F_MONTH, F_BOOK0, F_CAPEX, F_LIFE, F_ECON_LIFE, F_KW, F_PRICE_FACTOR, F_CONTRACTED,
- F_GEN_BEHIND, F_COMMITTED, F_DEP_FIRST, F_DEP_RATE, F_DEP_END, F_DEP_LAST) = range(15)
-N_FPAR = 15
+ F_GEN_BEHIND, F_COMMITTED, F_DEP_FIRST, F_DEP_RATE, F_DEP_END, F_DEP_LAST, F_MW) = range(16)
+N_FPAR = 16
+# F_MW: the vintage's IT load, MW (F_GPUS x F_KW / 1000), set by simulator.company.pack.
 # F_DEP_*: the vintage's straight-line depreciation if it is bought (simulator.company.pack.straight_line):
 # F_DEP_RATE per step from step F_DEP_FIRST up to F_DEP_END - 1, then F_DEP_LAST at step F_DEP_END.
 

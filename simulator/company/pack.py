@@ -236,10 +236,12 @@ def pack_companies(scenario) -> CompanyInputs:
     def table(rows, width):
         return np.ascontiguousarray(np.asarray(rows, dtype=float).reshape(len(rows), width))
 
+    fpar = table(frows, CL.F_MW)  # the columns given per vintage, then the ones derived from them
+    fpar = np.ascontiguousarray(np.column_stack([fpar, fpar[:, CL.F_GPUS] * fpar[:, CL.F_KW] / 1000.0]))
     return CompanyInputs(
         names=names, cpar=cpar,
         kpar=table(krows, CL.N_KPAR), kptr=np.asarray(kptr, dtype=np.int64),
         tpar=table(trows, CL.N_TPAR), tptr=np.asarray(tptr, dtype=np.int64),
-        fpar=table(frows, CL.N_FPAR), fptr=np.asarray(fptr, dtype=np.int64),
+        fpar=fpar, fptr=np.asarray(fptr, dtype=np.int64),
         opening_debt=opening_debt,
     )

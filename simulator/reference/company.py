@@ -188,7 +188,7 @@ def _step(c, t, ci, b, mk, dle_t, net_hr_t, subsidy_t, dt, mps, gen_drop, dm, ut
             continue
         rel = fp[j, CL.F_PRICE_FACTOR] * gen_factor * b.rel0[j]
         spot_rev = spot_rev + np.where(on, g * (1.0 - fp[j, CL.F_CONTRACTED]) * u * gpu_price * rel * hours, 0.0)
-        fleet_mw = fleet_mw + np.where(on, g * fp[j, CL.F_KW] / 1000.0, 0.0)
+        fleet_mw = fleet_mw + np.where(on, fp[j, CL.F_MW], 0.0)
 
     power_px = cp[CL.C_PUE] * cp[CL.C_POWER_FACTOR] * mk[L.V_POWER] * hours  # USD per MW of load per step
     mining_rev = np.zeros(P)
