@@ -118,7 +118,7 @@ def lane_argtypes(mi, ci, parts, shocks=None) -> tuple[tuple, tuple]:
     i = 0  # an int64 (a path index)
     dle = np.zeros(n)
     shocks = np.zeros((0, 0, 0)) if shocks is None else shocks
-    buf = np.empty((n, L.N_MARKET_VARS, NL))
+    buf = np.empty((n, L.N_MARKET_BUF, NL))
     market = (i, i, mi.k0, mi.k1, i, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models, mi.btc_series,
               mi.rate_series, shocks, buf)
     company = (mi.k0, mi.k1, i, i, n, mi.dt, mi.months_per_step, buf, mi.params, dle, dle, dle, ci.cpar, ci.kpar,

@@ -43,10 +43,11 @@ not check it at run time before each lane loop.
 
 Inputs of :func:`companies_lanes`
 ---------------------------------
-- ``buf``: float64[n_steps, N_MARKET_VARS, NL], the market paths (end-of-step values), lane last.
+- ``buf``: float64[n_steps, N_MARKET_BUF, NL], the market paths (end-of-step values, and ln D_t in
+  row ``V_LN_DEMAND``), lane last.
 - ``mparams``: float64[N_DRIVERS, N_DRIVER_PARAMS], market parameters (c0 of
   the inference cost and the generation drop of GPU prices are read).
-- ``dle``: float64[n_steps], ln E[D_t] (demand surprise = ln D_t - dle[t]).
+- ``dle``: float64[n_steps], ln E[D_t] (demand surprise = ln D_t - dle[t], ln D_t from ``buf``).
 - ``net_hr``, ``subsidy``: float64[n_steps], network hashrate (EH/s) and block
   subsidy (BTC) per step.
 - ``cpar``: float64[n_comp, N_CPAR]; ``kpar``/``kptr`` contracts; ``tpar``/``tptr``
@@ -1048,7 +1049,7 @@ def companies_lanes(k0, k1, gpath0, p_local0, n_steps, dt, mps, buf, mparams, dl
                         gen_factor[l] = (1.0 - drop) ** g
                     inv_gen[l] = 1.0 / gen_factor[l]  # the generation factor of a vintage bought now
         for l in range(lanes):
-            surprise[l] = math.log(mk[L.V_DEMAND, l]) - dle[t]
+            surprise[l] = mk[L.V_LN_DEMAND, l] - dle[t]
         for c in range(n_comp):
             n = 0
             for l in range(lanes):

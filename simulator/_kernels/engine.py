@@ -111,7 +111,7 @@ def simulate_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params
     nm = L.N_MARKET_VARS
     # NL paths at a time through the company kernel, one per lane (lanes past p_end repeat the last
     # path; their results are dropped)
-    buf = np.empty((n_steps, nm, NL))
+    buf = np.empty((n_steps, L.N_MARKET_BUF, NL))
     lines = np.arange(CL.N_OUT) if do_full else np.zeros(0, dtype=np.int64)  # every O_* line, or none
     fp = np.zeros((lines.shape[0], n_comp, n_steps, NL))
     pi = np.empty((NL, n_comp, CL.N_PINT), dtype=np.int64)

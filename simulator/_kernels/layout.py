@@ -83,6 +83,13 @@ V_INFERENCE, V_TOKEN, V_GM, V_POWER, V_REGIME = range(7, 12)
 #: exposed so that companies' spot utilisation can load on it.
 V_UTIL_FACTOR = 12
 N_MARKET_VARS = 13
+#: ln D_t, the log of ``ai_demand`` as the market carries it: a row of the kernels' per-path market
+#: buffer after the reported variables, not a reported variable. The company step's demand surprise
+#: ln D_t - ln E[D_t] reads it (the log of the level cost a ``log`` per path and step, and rounds
+#: once more).
+V_LN_DEMAND = 13
+#: Rows of the kernels' per-path market buffer: the reported variables, then ``V_LN_DEMAND``.
+N_MARKET_BUF = 14
 
 #: Name of each market variable in results, indexed by V_*.
 MARKET_VARS = (

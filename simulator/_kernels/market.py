@@ -14,8 +14,9 @@ Shapes and units
 - ``rate_series``: replay short rate (decimal) at the end of step ``t``.
 - ``shocks``: float64[n_paths, n_steps, >= N_MARKET_STREAMS] injected variates,
   or an array with ``shape[0] == 0`` to draw from the counter-based generator.
-- ``buf``: float64[n_steps, N_MARKET_VARS] output for one path; row ``t`` is the
-  state at the end of step ``t``, i.e. at time ``(t + 1) * dt`` years.
+- ``buf``: float64[n_steps, N_MARKET_BUF] output for one path; row ``t`` is the
+  state at the end of step ``t``, i.e. at time ``(t + 1) * dt`` years: the reported
+  variables ``V_*``, then ``V_LN_DEMAND`` (ln D_t, read by the company step).
 
 Discretisations (exact over any step unless stated)
 ---------------------------------------------------
@@ -389,6 +390,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, btc_
         g = mc.g_long + (g - mc.g_long) * mc.ea + mc.sd_g * e_g
         ln_d += integral
         lg[t * ne + X_DEMAND] = ln_d
+        buf[t, L.V_LN_DEMAND] = ln_d
         buf[t, L.V_GROWTH] = g
 
         # inference cost (relative to c0 inside, in USD per 1k tokens outside) and token price
@@ -425,7 +427,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, btc_
 def simulate_market_block(p_begin, p_end, k0, k1, path0, n_steps, dt, months_per_step, chol, params, models,
                           btc_series, rate_series, shocks, out):
     """Paths ``p_begin .. p_end - 1`` of :func:`simulate_market` (serial, releases the GIL)."""
-    buf = np.empty((n_steps, L.N_MARKET_VARS))
+    buf = np.empty((n_steps, L.N_MARKET_BUF))
     mc = market_constants(dt, params, models, btc_series)
     work = np.empty(market_work_size(n_steps))
     bases = np.empty(L.N_MARKET_STREAMS, dtype=np.uint64)

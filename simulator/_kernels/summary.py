@@ -140,7 +140,7 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     no_shocks = np.zeros((0, 0, 0))
     # the market and company buffers of NL paths (the lanes of the company kernel): their band values
     # go out a [var, step] row of lanes at a time
-    buf = np.empty((n_steps, nm, NL))  # buf[t, v, l]: lane last
+    buf = np.empty((n_steps, L.N_MARKET_BUF, NL))  # buf[t, v, l]: lane last
     lines = np.array(SUMMARY_LINES, dtype=np.int64)
     fp = np.zeros((len(SUMMARY_LINES), n_comp, n_steps, NL))
     pi = np.empty((NL, n_comp, CL.N_PINT), dtype=np.int64)

@@ -147,6 +147,8 @@ def _step(c, t, ci, b, mk, dle_t, net_hr_t, subsidy_t, dt, mps, gen_drop, dm, ut
         z = w * mk[L.V_UTIL_FACTOR] + math.sqrt(1.0 - w * w) * util_z
         b.udev = b.udev * decay + sd * z
     mean = cp[CL.C_U_MEAN]
+    # demand surprise ln D_t - ln E[D_t], from the level (the numba engine reads the market's ln D_t
+    # itself: the two agree to an ulp)
     x = math.log(mean / (1.0 - mean)) + cp[CL.C_U_BETA] * (np.log(demand) - dle_t) + b.udev
     u = 1.0 / (1.0 + np.exp(-x))
 
