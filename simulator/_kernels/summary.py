@@ -152,8 +152,15 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
     lanes = min(NL, block)
     row = np.empty(NL)  # a band row's values over the lanes
     row_bits = row.view(np.int64)  # their bits: bins and order keys (:func:`order_key`)
-    key_float = np.empty(2)  # a key's value back as a float
-    key_bits = key_float.view(np.int64)
+    # the slot's counts and band ranges as they build up, folded into counts, vmin and vmax when its
+    # last lane group is done (:func:`fold_slot`): the lights lit per company, count column, step
+    # and lane (8-bit: a lane counts one path per lane group; column CN_STEPPED is not used, see
+    # fold_slot), and each band row's extremes as order keys
+    lit = np.zeros((n_comp, N_COUNTS, n_steps, NL), dtype=np.uint8)
+    slot_lo = np.full((nv, n_steps), KEY_NONE_LO, dtype=np.int64)
+    slot_hi = np.full((nv, n_steps), KEY_NONE_HI, dtype=np.int64)
+    groups = 0  # lane groups of the slot not yet folded
+    n_slot = 0  # and their paths
     for p0 in range(p_begin, p_end, NL):
         nl = min(NL, p_end - p0)  # lanes past p_end repeat the last path; their results are dropped
         slot = p0 // block  # the same for every lane: blocks are whole lane groups
@@ -182,25 +189,14 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                      cpar, kpar, kptr, tpar, tptr, fpar, fptr, no_shocks, lines, pi, pf, al, fp, operations, financing,
                      outcome)
         group_scalars(p0, nl, pi, pf, pint, pflt)
-        for c in range(n_comp):  # integer counts: any order of addition gives the same numbers
+        for c in range(n_comp):  # the lights lit, lane by lane (a loop LLVM vectorises, 32 lanes a vector)
             for t in range(n_steps):
-                n_stepped = 0
-                n_alive = 0
-                n_demand = 0
-                n_leverage = 0
-                n_avalanche = 0
                 for l in range(nl):
                     a = al[c, t, l]
-                    n_stepped += fp[0, c, t, l] > 0.5
-                    n_alive += (a & CL.ALARM_ALIVE) != 0
-                    n_demand += (a & CL.ALARM_DEMAND) != 0
-                    n_leverage += (a & CL.ALARM_LEVERAGE) != 0
-                    n_avalanche += (a & CL.ALARM_AVALANCHE) != 0
-                counts[slot, c, CN_STEPPED, t] += n_stepped
-                counts[slot, c, CN_ALIVE, t] += n_alive
-                counts[slot, c, CN_DEMAND, t] += n_demand
-                counts[slot, c, CN_LEVERAGE, t] += n_leverage
-                counts[slot, c, CN_AVALANCHE, t] += n_avalanche
+                    lit[c, CN_ALIVE, t, l] += (a & CL.ALARM_ALIVE) != 0
+                    lit[c, CN_DEMAND, t, l] += (a & CL.ALARM_DEMAND) != 0
+                    lit[c, CN_LEVERAGE, t, l] += (a & CL.ALARM_LEVERAGE) != 0
+                    lit[c, CN_AVALANCHE, t, l] += (a & CL.ALARM_AVALANCHE) != 0
         # the band values, a [var, step] row of lanes at a time: into `row` (NaN: a company not alive,
         # or a lane past the last path), then binned, with the row's range, or stored as they are
         q0 = voff + p0
@@ -234,11 +230,52 @@ def summary_block(p_begin, p_end, k0, k1, path0, n_steps, dt, mps, chol, params,
                     k_max = select(x == x, key, KEY_NONE_HI)
                     k_lo = select(k_min < k_lo, k_min, k_lo)
                     k_hi = select(k_max > k_hi, k_max, k_hi)
-                if k_lo <= k_hi:  # a value in the row: fold into the slot's range
-                    key_bits[0] = order_key(k_lo)
-                    key_bits[1] = order_key(k_hi)
-                    vmin[slot, v, t] = select(lower(key_float[0], vmin[slot, v, t]), key_float[0], vmin[slot, v, t])
-                    vmax[slot, v, t] = select(lower(vmax[slot, v, t], key_float[1]), key_float[1], vmax[slot, v, t])
+                slot_lo[v, t] = min(slot_lo[v, t], k_lo)  # (a row without values leaves them as they are)
+                slot_hi[v, t] = max(slot_hi[v, t], k_hi)
+        groups += 1
+        n_slot += nl
+        # the slot's last lane group in this call, or its 8-bit counters could overflow at the next
+        if p0 + NL >= p_end or (p0 + NL) % block == 0 or groups == 255:
+            fold_slot(slot, n_slot, lit, slot_lo, slot_hi, counts, vmin, vmax, sketch)
+            groups = 0
+            n_slot = 0
+
+
+@jit
+def fold_slot(slot, n_paths, lit, key_lo, key_hi, counts, vmin, vmax, sketch):
+    """Add the counts of ``n_paths`` paths of block slot ``slot`` (``lit``, :func:`summary_block`) into
+    ``counts[slot]`` and their band ranges (``key_lo``, ``key_hi``: order keys) into ``vmin[slot]`` and
+    ``vmax[slot]`` (``sketch``: else there are none); then reset ``lit``, ``key_lo`` and ``key_hi``.
+
+    Column ``CN_STEPPED`` (alive at the start of the step) is the paths alive at the end of the
+    step before (``CN_ALIVE``), and every path at step 0: alive at the start of a step is not
+    defaulted in an earlier step, which is alive at the end of the step before.
+    """
+    n_comp, n_steps = lit.shape[0], lit.shape[2]
+    for c in range(n_comp):
+        counts[slot, c, CN_STEPPED, 0] += n_paths
+        for k in (CN_ALIVE, CN_DEMAND, CN_LEVERAGE, CN_AVALANCHE):
+            for t in range(n_steps):
+                n = 0
+                for l in range(lit.shape[3]):
+                    n += lit[c, k, t, l]
+                    lit[c, k, t, l] = 0
+                counts[slot, c, k, t] += n
+                if k == CN_ALIVE and t + 1 < n_steps:
+                    counts[slot, c, CN_STEPPED, t + 1] += n
+    if not sketch:
+        return
+    key_float = np.empty(2)  # a key's value back as a float
+    key_bits = key_float.view(np.int64)
+    for v in range(key_lo.shape[0]):
+        for t in range(n_steps):
+            if key_lo[v, t] <= key_hi[v, t]:  # a value in the row
+                key_bits[0] = order_key(key_lo[v, t])
+                key_bits[1] = order_key(key_hi[v, t])
+                vmin[slot, v, t] = select(lower(key_float[0], vmin[slot, v, t]), key_float[0], vmin[slot, v, t])
+                vmax[slot, v, t] = select(lower(vmax[slot, v, t], key_float[1]), key_float[1], vmax[slot, v, t])
+            key_lo[v, t] = KEY_NONE_LO
+            key_hi[v, t] = KEY_NONE_HI
 
 
 @jit_ir_inline
