@@ -31,10 +31,11 @@ from simulator._kernels import company_layout as CL
 from simulator._kernels import layout as L
 
 #: Paths per chunk (a multiple of the block), or one block per thread if that is more. Chunk
-#: buffers are reused chunk after chunk: avalanche's chunk of binned band values is 53 MB. The
-#: threads wait for each other at the end of every chunk: with 32 blocks a chunk, rather than 8,
-#: they are busy 1.91-1.95 of the time on two threads instead of 1.81 (docs/performance.md,
-#: section 14).
+#: buffers are reused chunk after chunk: avalanche's chunk of binned band values is 53 MB, and
+#: the sketch keeps two (the histogram of one chunk's bins is added while the next chunk runs).
+#: The threads wait for each other at the end of every chunk: with 32 blocks a chunk, rather than
+#: 8, they are busy 1.91-1.95 of the time on two threads instead of 1.81 (docs/performance.md,
+#: section 14); the histogram rows of the chunk before, queued after its blocks, fill that tail.
 CHUNK_PATHS = 16384
 #: Memory the exact quantile path may use for the band values of the whole run.
 EXACT_BYTES = 256 * 2**20
@@ -85,12 +86,12 @@ def band_bytes(n_paths: int, n_steps: int, n_comp: int) -> int:
 
 
 def chunk_bytes(chunk: int, n_steps: int, n_comp: int) -> int:
-    """Bytes of the reused chunk buffers of the sketch (2-byte bins of the band values, and each
-    slot's range of them; per-path scalars excluded)."""
+    """Bytes of the reused chunk buffers of the sketch (two of 2-byte bins of the band values, and
+    each slot's range of them; per-path scalars excluded)."""
     from simulator._kernels.blocks import BLOCK_PATHS
 
     nv = L.N_MARKET_VARS + 3 * n_comp
-    return nv * n_steps * (2 * chunk + 2 * 8 * -(-chunk // BLOCK_PATHS))
+    return nv * n_steps * (2 * 2 * chunk + 2 * 8 * -(-chunk // BLOCK_PATHS))
 
 
 def sketch_bytes(n_steps: int, n_comp: int) -> int:
@@ -144,7 +145,7 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     not depend on it, nor on the thread count. ``advance(n)`` is called after
     each chunk with its number of paths (a progress bar).
     """
-    from simulator._kernels.blocks import BLOCK_PATHS, num_threads, run_blocks
+    from simulator._kernels.blocks import BLOCK_PATHS, num_threads, run_jobs
     from simulator._kernels.fnvalue import raising_kernel_errors
     from simulator._kernels.summary import N_BINS, N_COUNTS, hist_rows, summary_block
     from simulator.company import pack_companies
@@ -182,14 +183,15 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     if exact:
         # the kernel writes the band values of the whole run straight here, rows [var, step]
         vals = _band_buffer(nv, n, n_paths)
-        bins, c_min, c_max = np.zeros((0, 0, 0), dtype=np.int16), none, none
+        bins, c_min, c_max = [np.zeros((0, 0, 0), dtype=np.int16)], none, none
     else:
-        # the chunk's band values as histogram bins (2 bytes each, not 8), reused;
+        # the chunk's band values as histogram bins (2 bytes each, not 8), two buffers used in turn
+        # (one chunk's histogram is added while the next chunk runs);
         # then the histograms, and the exact range of each band's values: sketch quantiles are
         # clamped to it (min and max do not depend on the order, so this keeps results identical
         # for any chunking)
         vals = none
-        bins = _band_buffer(nv, n, chunk, np.int16)
+        bins = [_band_buffer(nv, n, chunk, np.int16) for _ in range(2)]
         hist = np.zeros((nv, n, N_BINS + 1), dtype=np.int32)  # + the count of values skipped
         c_min = np.empty((n_slots, nv, n))
         c_max = np.empty((n_slots, nv, n))
@@ -201,27 +203,31 @@ def run_summary(scenario, n_paths: int | None = None, inputs=None, companies=Non
     subsidy = np.ascontiguousarray(mi.block_subsidy, dtype=float)
 
     with raising_kernel_errors():
-        for path0 in range(0, n_paths, chunk):
+        binned = []  # the histogram job of the chunk before, if its bins are not added yet
+        for k, path0 in enumerate(range(0, n_paths, chunk)):
             m = min(chunk, n_paths - path0)
             c_counts[:] = 0
             c_sums[:] = 0.0
             c_min[:] = np.inf
             c_max[:] = -np.inf
+            b = bins[k % len(bins)]
             args = (mi.k0, mi.k1, path0, n, mi.dt, mi.months_per_step, mi.chol, mi.params, mi.models,
                     mi.btc_series, mi.rate_series, dle, net_hr, subsidy, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr,
                     ci.fpar, ci.fptr, block, pint[path0:path0 + m], pflt[path0:path0 + m], c_counts, c_sums, vals,
-                    path0, bins, c_min, c_max) + step_kernels
-            run_blocks(summary_block, m, args, block=block)
+                    path0, b, c_min, c_max) + step_kernels
+            # the chunk's blocks, then the histogram rows of the chunk before (its other bins buffer):
+            # integer counts, the same in any order
+            run_jobs([(summary_block, m, args, block)] + binned)
+            binned = [] if exact else [(hist_rows, nv, (b, m, hist), 1)]
             for s in range(-(-m // block)):  # global block order: the same additions for any chunking
                 msum += c_sums[s]
                 if not exact:
                     np.copyto(v_min, c_min[s], where=_lower(c_min[s], v_min))
                     np.copyto(v_max, c_max[s], where=_lower(v_max, c_max[s]))
             counts += c_counts.sum(axis=0)
-            if not exact:
-                run_blocks(hist_rows, nv, (bins, m, hist), block=1)
             if advance is not None:
                 advance(m)
+        run_jobs(binned)
 
     finish(child)  # the band kernels it compiled are in the cache
     qs = tuple(float(q) for q in quantiles)

@@ -50,16 +50,30 @@ def run_blocks(block_kernel, n_paths: int, args: tuple, threads: int | None = No
     ``p_begin .. p_end - 1`` of its outputs. With one thread, or a single
     block, it runs in the calling thread.
     """
+    run_jobs([(block_kernel, n_paths, args, block)], threads)
+
+
+def run_jobs(jobs, threads: int | None = None) -> None:
+    """Run several :func:`run_blocks` calls ``(block_kernel, n_paths, args, block)`` as one: every
+    block of every job is queued, in the order given, and all have ended when this returns.
+
+    The jobs must not write what another reads or writes. A thread done with its share of one
+    job goes on with the next instead of waiting for the others at the end of it: a job of small
+    blocks after one of large blocks fills the threads' idle tail (the summary stream's
+    histogram of one chunk after the simulation of the next).
+    """
     if threads is None:
         threads = num_threads()
-    if n_paths <= 0:
+    jobs = [job for job in jobs if job[1] > 0]
+    if threads <= 1 or (len(jobs) == 1 and jobs[0][1] <= jobs[0][3]):
+        for block_kernel, n_paths, args, _ in jobs:
+            block_kernel(0, n_paths, *args)
         return
-    if threads <= 1 or n_paths <= block:
-        block_kernel(0, n_paths, *args)
+    tasks = [(k, a, min(a + block, n), args) for k, n, args, block in jobs for a in range(0, n, block)]
+    if not tasks:
         return
-    starts = range(0, n_paths, block)
-    pool = _pool(min(threads, len(starts)))
-    futures = [pool.submit(block_kernel, a, min(a + block, n_paths), *args) for a in starts]
+    pool = _pool(min(threads, len(tasks)))
+    futures = [pool.submit(k, a, b, *args) for k, a, b, args in tasks]
     wait(futures)  # every block has ended before the caller reads the outputs or an error is raised
     for f in futures:
         f.result()  # re-raises the first exception of any block
