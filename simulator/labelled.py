@@ -160,7 +160,10 @@ class Labelled:
                     _set_attr(var.attrs, "_FillValue", np.dtype(dtype).type(fillvalue))
                 for k, a in attrs.items():
                     _set_attr(var.attrs, k, a)
-                var[...] = data
+                # C order first: h5py writes any other layout through HDF5's strided memory selection,
+                # which took 0.12-0.16 s for a 40 MB per-path column of a 10^6-path run, against some
+                # 0.01 s for its copy
+                var[...] = np.ascontiguousarray(data) if isinstance(data, np.ndarray) else data
             props = f"version=2,simulator={__version__},hdf5={h5py.version.hdf5_version},h5py={h5py.__version__}"
             f.attrs["_NCProperties"] = np.array(props, dtype=h5py.string_dtype(encoding="ascii", length=len(props)))
 
