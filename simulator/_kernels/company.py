@@ -447,33 +447,50 @@ def _operations(t, lanes, dt, hours, skey, lines, shocks, pl, cbase, mk, ucon, g
             last = remaining <= 1.0
             life_left = max(econ - age - 1.0, 0.0)
             spot_share = 1.0 - fpar[j, CL.F_CONTRACTED]
-            for l in range(lanes):  # loads first, then branch-free arithmetic (no load is conditional)
-                status = fs[j, FS_STATUS, l]
-                cap = fs[j, FS_CAP, l]
-                book = fs[j, FS_BOOK, l]
-                old_rate = fs[j, FS_RATE, l]
-                spot_px = x[X_SPOT_PX, l]
-                held = status == 1.0
-                earns = held & in_life
-                old = x[X_SPOT_CAP, l]
-                x[X_SPOT_CAP, l] = old + (select(earns, cap, 0.0))
-                old = x[X_FLEET_MW, l]
-                x[X_FLEET_MW, l] = old + (select(earns, mw, 0.0))
-                charged = held & (book > 0.0)
-                d = select(last, book, old_rate)  # = book / remaining
-                b1 = book - d
-                value = spot_px * cap * life_left
-                spot_book = b1 * spot_share
-                impaired = charged & (value < spot_book)
-                b2 = b1 - (spot_book - value)
-                rate = b2 / (remaining - 1.0)  # the impaired book over the life left
-                old = x[X_DEP, l]
-                x[X_DEP, l] = old + (select(charged, d, 0.0))
-                old = x[X_IMP, l]
-                x[X_IMP, l] = old + (select(impaired, spot_book - value, 0.0))
-                fs[j, FS_RATE, l] = update(impaired, rate, old_rate)
-                book = update(charged, select(impaired, b2, b1), book)
-                fs[j, FS_BOOK, l] = book
+            if spot_share == 0.0:
+                # fully contracted: no spot capacity (FS_CAP is 0) and no spot book to impair, so the
+                # loop below would add +0.0 to the spot capacity and impairment (never -0.0) and
+                # leave the rate as it is: the power and depreciation alone, the same bits
+                for l in range(lanes):
+                    status = fs[j, FS_STATUS, l]
+                    book = fs[j, FS_BOOK, l]
+                    old_rate = fs[j, FS_RATE, l]
+                    held = status == 1.0
+                    old = x[X_FLEET_MW, l]
+                    x[X_FLEET_MW, l] = old + (select(held & in_life, mw, 0.0))
+                    charged = held & (book > 0.0)
+                    d = select(last, book, old_rate)
+                    old = x[X_DEP, l]
+                    x[X_DEP, l] = old + (select(charged, d, 0.0))
+                    fs[j, FS_BOOK, l] = update(charged, book - d, book)
+            else:
+                for l in range(lanes):  # loads first, then branch-free arithmetic (no load is conditional)
+                    status = fs[j, FS_STATUS, l]
+                    cap = fs[j, FS_CAP, l]
+                    book = fs[j, FS_BOOK, l]
+                    old_rate = fs[j, FS_RATE, l]
+                    spot_px = x[X_SPOT_PX, l]
+                    held = status == 1.0
+                    earns = held & in_life
+                    old = x[X_SPOT_CAP, l]
+                    x[X_SPOT_CAP, l] = old + (select(earns, cap, 0.0))
+                    old = x[X_FLEET_MW, l]
+                    x[X_FLEET_MW, l] = old + (select(earns, mw, 0.0))
+                    charged = held & (book > 0.0)
+                    d = select(last, book, old_rate)  # = book / remaining
+                    b1 = book - d
+                    value = spot_px * cap * life_left
+                    spot_book = b1 * spot_share
+                    impaired = charged & (value < spot_book)
+                    b2 = b1 - (spot_book - value)
+                    rate = b2 / (remaining - 1.0)  # the impaired book over the life left
+                    old = x[X_DEP, l]
+                    x[X_DEP, l] = old + (select(charged, d, 0.0))
+                    old = x[X_IMP, l]
+                    x[X_IMP, l] = old + (select(impaired, spot_book - value, 0.0))
+                    fs[j, FS_RATE, l] = update(impaired, rate, old_rate)
+                    book = update(charged, select(impaired, b2, b1), book)
+                    fs[j, FS_BOOK, l] = book
             if leading:  # cancelled, or nothing left to charge or earn, in every lane: skip it from now on
                 keep = False
                 for l in range(lanes):
