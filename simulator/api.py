@@ -243,6 +243,8 @@ def same_data(a: str, b: str) -> list[str]:
 
 
 def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_bytes=None, engine="numba") -> Report:
+    from concurrent.futures import ThreadPoolExecutor
+
     from simulator.company import pack_companies
     from simulator.progress import progress_bar
     from simulator.stream import EXACT_BYTES, run_summary, summary_from_full
@@ -294,9 +296,6 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
             # laid out so once (a summary run's already are; an engine's are copied here, once)
             res = {**res, "pint": paths_last(res["pint"]), "pflt": paths_last(res["pflt"])}
             ds = ds.merge(company_data(sc, res, full=full))
-            report.companies[sc.name] = summarise(res["pint"], res["pflt"], ci.names, ci.opening_debt,
-                                                  mi.n_steps, mi.months_per_step,
-                                                  counterparties=ci.counterparties())
             parts.append((sc, res))
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -305,7 +304,16 @@ def _simulate(scenarios, targets, *, full, force, threads, quiet=True, exact_byt
         report.labelled[sc.name] = ds
         if mi.correlation.repaired:
             report.notices.setdefault(sc.name, []).append(mi.correlation.notice())
-        report.written[sc.name] = write_dataset(ds, target, force=force)
+        # the summaries are computed while the file is written: writing is mostly the kernel's
+        # page-cache copy and its throttling (h5py releases the GIL), about 0.2-0.8 s at 10^6 paths
+        # here (docs/performance.md, section 18); the summaries are numpy passes over the paths. The
+        # file is written by this thread, so that an interruption stops it before the rename
+        with ThreadPoolExecutor(1, thread_name_prefix="simulator-summary") as helper:
+            summary = helper.submit(summarise, res["pint"], res["pflt"], ci.names, ci.opening_debt, mi.n_steps,
+                                    mi.months_per_step, counterparties=ci.counterparties()) if ci.n else None
+            report.written[sc.name] = write_dataset(ds, target, force=force)
+            if summary is not None:
+                report.companies[sc.name] = summary.result()
     if len(scenarios) > 1 and parts:
         report.blend = blend_report(parts)
     return report
