@@ -260,6 +260,9 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, srow
                 sched[c, t, :, :] = 0.0
     st[:, :, :] = 0.0
     for c in range(n_comp):
+        has_ttm = cpar[c, CL.C_HAS_TTM] > 0.5
+        vals = (cpar[c, CL.C_TTM_REV], cpar[c, CL.C_TTM_EBITDA], cpar[c, CL.C_TTM_INTEREST], cpar[c, CL.C_TTM_FCF])
+        per_slot = (vals[0] / W, vals[1] / W, vals[2] / W, vals[3] / W)  # each month of the trailing window
         for l in range(lanes):
             st[c, S_CASH, l] = cpar[c, CL.C_CASH0]
             st[c, S_BTC, l] = cpar[c, CL.C_BTC0]
@@ -270,14 +273,12 @@ def init_state(cpar, tpar, tptr, fpar, fptr, drop, st, ring, ts, fs, sched, srow
             st[c, S_REC_MONTH, l] = -1.0
             st[c, S_TROUGH_MONTH, l] = -1.0
             st[c, S_FIRST_AV, l] = -1.0
-            if cpar[c, CL.C_HAS_TTM] > 0.5:
-                vals = (cpar[c, CL.C_TTM_REV], cpar[c, CL.C_TTM_EBITDA], cpar[c, CL.C_TTM_INTEREST],
-                        cpar[c, CL.C_TTM_FCF])
+            if has_ttm:
                 for k in range(W):
-                    ring[c, k, R_REV, l] = vals[0] / W
-                    ring[c, k, R_EBITDA, l] = vals[1] / W
-                    ring[c, k, R_INT, l] = vals[2] / W
-                    ring[c, k, R_FCF, l] = vals[3] / W
+                    ring[c, k, R_REV, l] = per_slot[0]
+                    ring[c, k, R_EBITDA, l] = per_slot[1]
+                    ring[c, k, R_INT, l] = per_slot[2]
+                    ring[c, k, R_FCF, l] = per_slot[3]
                 st[c, S_TTM_REV, l] = vals[0]
                 st[c, S_TTM_EBITDA, l] = vals[1]
                 st[c, S_TTM_INT, l] = vals[2]
