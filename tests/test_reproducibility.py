@@ -160,3 +160,35 @@ def test_a_failing_block_raises_after_every_block_has_ended():
     done.clear()
     run_blocks(lambda a, b: block(a + 100, b), 40, (), threads=3, block=10)  # the kept pool runs on
     assert sorted(done) == [100, 110, 120, 130]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_jobs_run_every_block_of_every_job(threads):
+    """run_jobs runs each job's blocks over exactly its range (a job of no paths runs nothing); on
+    a pool it raises a block's error only once every block of every job has ended (on one thread
+    the jobs run in the calling thread, and the error stops them there)."""
+    import threading
+
+    from simulator._kernels.blocks import run_jobs
+
+    seen = {"a": [], "b": [], "c": []}
+    lock = threading.Lock()
+
+    def job(name):
+        def block(p0, p1, scale):
+            with lock:
+                seen[name].extend(range(p0 * scale, p1 * scale, scale))
+        return block
+
+    run_jobs([(job("a"), 25, (1,), 4), (job("b"), 7, (10,), 1), (job("c"), 0, (1,), 4)], threads=threads)
+    assert sorted(seen["a"]) == list(range(25))
+    assert sorted(seen["b"]) == list(range(0, 70, 10))
+    assert seen["c"] == []
+
+    def failing(p0, p1):
+        if p0 == 0:
+            raise ValueError("first job")
+
+    with pytest.raises(ValueError, match="first job"):
+        run_jobs([(failing, 8, (), 4), (job("c"), 6, (1,), 2)], threads=threads)
+    assert sorted(seen["c"]) == ([] if threads == 1 else list(range(6)))
