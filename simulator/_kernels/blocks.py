@@ -65,13 +65,13 @@ def run_jobs(jobs, threads: int | None = None) -> None:
     if threads is None:
         threads = num_threads()
     jobs = [job for job in jobs if job[1] > 0]
+    if not jobs:
+        return
     if threads <= 1 or (len(jobs) == 1 and jobs[0][1] <= jobs[0][3]):
         for block_kernel, n_paths, args, _ in jobs:
             block_kernel(0, n_paths, *args)
         return
     tasks = [(k, a, min(a + block, n), args) for k, n, args, block in jobs for a in range(0, n, block)]
-    if not tasks:
-        return
     pool = _pool(min(threads, len(tasks)))
     futures = [pool.submit(k, a, b, *args) for k, a, b, args in tasks]
     wait(futures)  # every block has ended before the caller reads the outputs or an error is raised

@@ -236,8 +236,8 @@ def pack_companies(scenario) -> CompanyInputs:
     def table(rows, width):
         return np.ascontiguousarray(np.asarray(rows, dtype=float).reshape(len(rows), width))
 
-    fpar = table(frows, CL.F_MW)  # the columns given per vintage, then the ones derived from them
-    fpar = np.ascontiguousarray(np.column_stack([fpar, fpar[:, CL.F_GPUS] * fpar[:, CL.F_KW] / 1000.0]))
+    given = table(frows, CL.F_MW)  # the columns given per vintage, then the ones derived from them (a new C array)
+    fpar = np.column_stack([given, given[:, CL.F_GPUS] * given[:, CL.F_KW] / 1000.0])
     return CompanyInputs(
         names=names, cpar=cpar,
         kpar=table(krows, CL.N_KPAR), kptr=np.asarray(kptr, dtype=np.int64),
