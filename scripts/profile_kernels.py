@@ -76,9 +76,11 @@ def record(paths: int, out: pathlib.Path, scenario: str) -> None:
 
     import simulator.precompile as precompile
     from simulator.bench import workload
+    from simulator.cli import _small_pages
     from simulator.stream import run_summary
 
     numba.set_num_threads(1)
+    _small_pages()  # numpy's arrays on small pages, as in ``simulate run``
     precompile.compile_ahead = lambda plan: None  # compile here: numba keeps the object code only then
     w = workload(scenario, paths)
 

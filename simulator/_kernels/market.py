@@ -46,7 +46,7 @@ from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline
 from simulator._kernels.blocks import run_blocks
 from simulator._kernels.fexp import exp_array
-from simulator._kernels.rng import normal_at, step_key, stream_base, uniform_at
+from simulator._kernels.rng import normal_at, prefetch_ziggurat, step_key, stream_base, uniform_at
 
 
 #: Slots of the per-path log buffer: the levels reported as ``exp`` of a log.
@@ -281,6 +281,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, btc_
     lg = work[2 * nf:2 * nf + ne * n_steps]
     ex = work[2 * nf + ne * n_steps:2 * nf + 2 * ne * n_steps]
     if not injected:
+        prefetch_ziggurat()
         for s in range(ns):
             bases[s] = stream_base(k0, k1, np.uint64(gpath), np.uint64(s))
 
