@@ -5,7 +5,7 @@ import math
 import numba
 import numpy as np
 
-from simulator._kernels.fexp import exp, exp_array, prefetch_all
+from simulator._kernels.fexp import exp, exp_array
 
 
 @numba.njit
@@ -53,22 +53,3 @@ def test_special_arguments_as_libm():
     assert np.isnan(a[0]) and np.isnan(c[0])
     np.testing.assert_array_equal(a[1:], b[1:])
     np.testing.assert_array_equal(c[1:], b[1:])
-
-
-@numba.njit
-def _prefetch_sum(a, n):
-    s = 0.0
-    for r in range(n):
-        prefetch_all(a)  # a hint between reads: must change nothing
-        s += a[r % a.shape[0]]
-    return s
-
-
-def test_prefetch_is_only_a_hint():
-    """:func:`prefetch_all` compiles for float and integer tables of any length (a partial last
-    line, an empty array) and leaves values and results as they are."""
-    for a in (np.arange(13, dtype=float), np.arange(256, dtype=np.uint64), np.zeros(0)):
-        before = a.copy()
-        n = 40 if a.size else 0
-        assert _prefetch_sum(a, n) == sum(float(a[r % a.size]) for r in range(n))
-        assert np.array_equal(a, before)

@@ -41,6 +41,7 @@ from numba.core import types
 from numba.extending import intrinsic
 
 from simulator._kernels._jit import jit_inline, jit_ir_inline
+from simulator._kernels.prefetch import prefetch_all
 
 
 @intrinsic
@@ -76,37 +77,6 @@ def from_bits(typingctx, u):
         return builder.bitcast(args[0], ir.DoubleType())
 
     return sig, codegen
-
-
-@intrinsic
-def prefetch(typingctx, ary, i):
-    """Ask the CPU to bring the cache line of ``ary[i]`` (a 1-d array) into its caches
-    (``llvm.prefetch``, a read, kept in every level): a hint, no value changes."""
-    if not isinstance(ary, types.Array) or ary.ndim != 1 or not isinstance(i, types.Integer):
-        return None
-    sig = types.void(ary, i)
-
-    def codegen(context, builder, signature, args):
-        from numba.core import cgutils
-
-        a = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], a, [args[1]], wraparound=False)
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p],
-                                              ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@jit_inline
-def prefetch_all(ary):
-    """:func:`prefetch` every cache line of the 1-d array ``ary`` (8-byte items), all at once: a
-    small table whose lines another loop evicted then arrives in parallel, not one miss at a time."""
-    for i in range(0, ary.shape[0], 8):
-        prefetch(ary, i)
 
 
 _INV_LN2_N = float.fromhex("0x1.71547652b82fep+7")  # 128 / ln 2
@@ -235,7 +205,8 @@ def exp_array(x, out):
 
     The main path has no branch, so LLVM vectorises the loop; an argument
     outside it (``|x| < 2^-54``, ``|x| >= 512``, inf, NaN) is flagged and the
-    whole array is then redone element by element with :func:`exp`.
+    whole array is then redone element by element with :func:`exp`. The table's lines are
+    asked for first, all at once (:func:`~simulator._kernels.prefetch.prefetch_all`).
     """
     n = x.shape[0]
     odd = np.uint64(0)

@@ -44,7 +44,8 @@ import numpy as np
 
 from simulator._kernels._jit import jit, jit_inline
 from simulator._kernels.blocks import run_blocks
-from simulator._kernels.fexp import as_bits, exp, from_bits, prefetch_all
+from simulator._kernels.fexp import as_bits, exp, from_bits
+from simulator._kernels.prefetch import prefetch_all
 
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
