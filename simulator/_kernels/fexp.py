@@ -200,17 +200,22 @@ def exp(x):
 
 
 @jit_inline
+def prefetch_table():
+    """Ask for the 2 KB table's lines all at once, before an :func:`exp_array` whose caller has
+    evicted them since its last one (the market kernel, once a path): a hint, no value changes."""
+    prefetch_all(_TAB)
+
+
+@jit_inline
 def exp_array(x, out):
     """``out[i] = exp(x[i])`` for 1-d arrays, the same bits as :func:`exp`.
 
     The main path has no branch, so LLVM vectorises the loop; an argument
     outside it (``|x| < 2^-54``, ``|x| >= 512``, inf, NaN) is flagged and the
-    whole array is then redone element by element with :func:`exp`. The table's lines are
-    asked for first, all at once (:func:`~simulator._kernels.prefetch.prefetch_all`).
+    whole array is then redone element by element with :func:`exp`.
     """
     n = x.shape[0]
     odd = np.uint64(0)
-    prefetch_all(_TAB)
     for i in range(n):
         xi = x[i]
         odd |= np.uint64(_outside(xi))

@@ -45,7 +45,7 @@ import numpy as np
 from simulator._kernels import layout as L
 from simulator._kernels._jit import jit, jit_inline
 from simulator._kernels.blocks import run_blocks
-from simulator._kernels.fexp import exp_array
+from simulator._kernels.fexp import exp_array, prefetch_table
 from simulator._kernels.rng import normal_at, prefetch_ziggurat, step_key, stream_base, uniform_at
 
 
@@ -410,6 +410,7 @@ def market_path(k0, k1, gpath, p_local, n_steps, dt, months_per_step, chol, btc_
         buf[t, L.V_UTIL_FACTOR] = eps[L.Z_UTIL]
     # Every exponential of the path in one loop, which LLVM vectorises
     # (the same bits as math.exp, see fexp); then the levels into buf.
+    prefetch_table()  # (the path's buffer writes have evicted it since the last path)
     exp_array(lg, ex)
     for t in range(n_steps):
         e = ex[t * ne:(t + 1) * ne]

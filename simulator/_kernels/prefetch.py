@@ -39,7 +39,7 @@ def prefetch(typingctx, ary, i):
 
 @jit_inline
 def prefetch_all(ary):
-    """:func:`prefetch` every cache line of the 1-d array ``ary`` (8-byte items), all at once: a
-    small table whose lines another loop evicted then arrives in parallel, not one miss at a time."""
-    for i in range(0, ary.shape[0], 8):
+    """:func:`prefetch` every 64-byte cache line of the 1-d array ``ary``, all at once: a small
+    table whose lines another loop evicted then arrives in parallel, not one miss at a time."""
+    for i in range(0, ary.shape[0], max(1, 64 // ary.itemsize)):
         prefetch(ary, i)
