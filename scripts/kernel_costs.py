@@ -117,6 +117,9 @@ def main() -> None:
     if num_threads() != 1:
         sys.exit("run it on one thread: NUMBA_NUM_THREADS=1 python scripts/kernel_costs.py ...")
     names = tuple(load_scenario(args.scenario).companies)
+    unknown = sorted(set(args.drop or ()) - set(names))
+    if unknown:
+        sys.exit(f"no company {', '.join(unknown)} in {args.scenario} (it has {', '.join(names)})")
     drops = [()] + [(d,) for d in (args.drop or names)] + [names]
     timings = [Timing(variant(args.scenario, d), args.groups) for d in drops]
     for t in timings:  # compile (or load) and warm up outside the timing

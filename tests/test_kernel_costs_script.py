@@ -59,3 +59,10 @@ def test_more_than_one_thread_is_refused():
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "kernel_costs.py"), "--groups", "1"], cwd=ROOT,
                          env=env, capture_output=True, text=True)
     assert out.returncode != 0 and "one thread" in out.stderr
+
+
+def test_an_unknown_company_is_refused():
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "kernel_costs.py"), "--drop", "nvidia"], cwd=ROOT,
+                         env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "no company nvidia" in out.stderr and "Traceback" not in out.stderr
