@@ -1,29 +1,27 @@
-"""The company kernel's cost per path, by company, against the market kernel's, in one process.
+"""The engine's time per path, by company, against the market kernel's, in one process.
 
     python scripts/kernel_costs.py [--scenario FILE] [--drop NAME ...] [--groups G] [--repeats R] [--rounds K]
 
 For the scenario as it is and for each variant without one company (``--drop``, repeatable; by
-default each company in turn, then all of them), this fills the market buffers of ``G`` lane
-groups of 32 paths with :func:`~simulator._kernels.engine.market_lanes`, then steps the companies
-on them with :func:`~simulator._kernels.company.companies_lanes`, one thread, and keeps the least
-time of ``R`` repeats of each. The variants take turns, ``K`` rounds, all in one process, so that a
-slow spell of the machine falls on all of them; the market kernel's time, which no variant
-changes, shows how steady the machine was.
+default each company in turn, then all of them), this times the engine on ``32 G`` paths, one
+thread: its market kernel alone (:func:`simulator.engine.run_market`) and the whole simulation,
+market and companies (:func:`simulator.engine.run`, per-path results only), the least time of
+``R`` repeats of each. The variants take turns, ``K`` rounds, all in one process, so that a slow
+spell of the machine falls on all of them; the market kernel's time, which no variant changes,
+shows how steady the machine was.
 
-A company's cost is the time of the whole scenario less that of the variant without it. A
-contract with a dropped company is kept, with an external counterparty that never defaults
+A company's cost is the engine's time on the whole scenario less that on the variant without it.
+A contract with a dropped company is kept, with an external counterparty that never defaults
 (``hazard: 0``), so the other companies keep their contracts' loops. The variant without any
-company is the kernel's fixed cost: its set-up, its step loop, and the call from Python once per
-lane group, which a run does not make (a run calls it from compiled code).
+company is the engine's market and its company kernel's fixed cost (set-up and step loop).
 
-Compare variants within one process. On the machine of ``docs/performance.md`` (section 20), nine
-processes of one version of the code gave the whole scenario 13.30-14.00 us a path and the market
-kernel 5.10-5.31: a difference of a few per cent between two processes (two versions of the
-code) is not a measurement.
+Compare variants within one process: whole runs of one version of the code vary by 10 % and more
+from one process to the next on the machine of ``docs/performance.md`` (section 20), so a
+difference of a few per cent between two processes (two versions of the code) is not a
+measurement; ``scripts/engine_compare.py`` compares two versions in one process.
 """
 
 import argparse
-import copy
 import pathlib
 import sys
 import time
@@ -38,8 +36,7 @@ def variant(path: str, drop: tuple) -> object:
     made external, never defaulting)."""
     from simulator.scenario.loader import resolve_dict, validate
 
-    data, sources = resolve_dict(path, ())
-    data = copy.deepcopy(data)
+    data, sources = resolve_dict(path, ())  # a fresh mapping, read from the files
     for name in drop:
         del data["companies"][name]
     for co in data["companies"].values():
@@ -51,62 +48,45 @@ def variant(path: str, drop: tuple) -> object:
 
 
 class Timing:
-    """Market and company kernel on ``groups`` lane groups of one scenario variant."""
+    """The engine on ``paths`` paths of one scenario variant: its market kernel alone
+    (:func:`simulator.engine.run_market`) and the whole simulation, market and companies
+    (:func:`simulator.engine.run`, per-path results only), as :mod:`scripts.time_split` times them."""
 
-    def __init__(self, sc, groups: int):
-        from simulator._kernels import company_layout as CL
-        from simulator._kernels import layout as L
-        from simulator._kernels.company import NL
-        from simulator._kernels.summary import SUMMARY_LINES
+    def __init__(self, sc, paths: int):
         from simulator.company import pack_companies
         from simulator.drivers import pack_market
-        from simulator.precompile import lane_kernels
 
-        self.mi, self.ci = mi, ci = pack_market(sc), pack_companies(sc)
-        self.kernels = lane_kernels(mi, ci)
-        n, nc = mi.n_steps, ci.n
-        self.groups, self.nl = groups, NL
-        self.bufs = np.empty((groups, n, L.N_MARKET_BUF, NL))
-        self.no_shocks = np.zeros((0, 0, 0))
-        self.series = tuple(np.ascontiguousarray(a, dtype=float)
-                            for a in (mi.demand_log_expected, mi.network_hashrate, mi.block_subsidy))
-        self.lines = np.array(SUMMARY_LINES, dtype=np.int64)
-        self.out = (np.empty((NL, nc, CL.N_PINT), dtype=np.int64), np.empty((NL, nc, CL.N_PFLT)),
-                    np.empty((nc, n, NL), dtype=np.int8), np.zeros((len(SUMMARY_LINES), nc, n, NL)))
+        self.sc, self.paths = sc, paths
+        self.mi, self.ci = pack_market(sc), pack_companies(sc)
 
     def market(self) -> None:
-        mi, market = self.mi, self.kernels[0]
-        for g in range(self.groups):
-            market(g * self.nl, self.nl, mi.k0, mi.k1, 0, mi.n_steps, mi.dt, mi.months_per_step, mi.chol, mi.params,
-                   mi.models, mi.btc_series, mi.rate_series, self.no_shocks, self.bufs[g])
+        from simulator.engine import run_market
 
-    def companies(self) -> None:
-        mi, ci = self.mi, self.ci
-        company, parts = self.kernels[1], self.kernels[2:]
-        for g in range(self.groups):
-            company(mi.k0, mi.k1, g * self.nl, g * self.nl, mi.n_steps, mi.dt, mi.months_per_step, self.bufs[g],
-                    mi.params, *self.series, ci.cpar, ci.kpar, ci.kptr, ci.tpar, ci.tptr, ci.fpar, ci.fptr,
-                    self.no_shocks, self.lines, *self.out, *parts)
+        run_market(self.sc, n_paths=self.paths, inputs=self.mi)
+
+    def engine(self) -> None:
+        from simulator.engine import run
+
+        run(self.sc, n_paths=self.paths, inputs=self.mi, companies=self.ci, full=False, keep_market=False)
 
     def least(self, repeats: int) -> tuple[float, float]:
-        """Least seconds per path of the market and of the company kernel over ``repeats``."""
-        tm, tc = [], []
+        """Least seconds per path of the market kernel and of the engine over ``repeats``."""
+        tm, te = [], []
         for _ in range(repeats):
             t = time.perf_counter()
             self.market()
             tm.append(time.perf_counter() - t)
             t = time.perf_counter()
-            self.companies()
-            tc.append(time.perf_counter() - t)
-        n = self.groups * self.nl
-        return min(tm) / n, min(tc) / n
+            self.engine()
+            te.append(time.perf_counter() - t)
+        return min(tm) / self.paths, min(te) / self.paths
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "avalanche.yaml"))
     ap.add_argument("--drop", action="append", help="a company to drop (repeatable); default: each in turn")
-    ap.add_argument("--groups", type=int, default=300, help="lane groups of 32 paths (default 300)")
+    ap.add_argument("--groups", type=int, default=300, help="paths, in lane groups of 32 (default 300)")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
@@ -121,10 +101,10 @@ def main() -> None:
     if unknown:
         sys.exit(f"no company {', '.join(unknown)} in {args.scenario} (it has {', '.join(names)})")
     drops = [()] + [(d,) for d in (args.drop or names)] + [names]
-    timings = [Timing(variant(args.scenario, d), args.groups) for d in drops]
+    timings = [Timing(variant(args.scenario, d), 32 * args.groups) for d in drops]
     for t in timings:  # compile (or load) and warm up outside the timing
         t.market()
-        t.companies()
+        t.engine()
     best = [[np.inf, np.inf] for _ in drops]
     for _ in range(args.rounds):
         for k, t in enumerate(timings):
@@ -133,12 +113,12 @@ def main() -> None:
     whole = best[0][1]
     print(f"{pathlib.Path(args.scenario).name}: {args.groups * 32} paths, least of {args.repeats} x {args.rounds}, "
           "one thread; us per path")
-    print(f"{'variant':<28}{'market':>9}{'companies':>11}{'company cost':>14}")
+    print(f"{'variant':<28}{'market':>9}{'engine':>9}{'company cost':>14}")
     for d, (m, c) in zip(drops, best):
         label = "as it is" if not d else ("without every company" if d == names and len(d) > 1
                                          else "without " + ", ".join(d))
         cost = "" if not d or len(d) > 1 else f"{(whole - c) * 1e6:14.2f}"
-        print(f"{label:<28}{m * 1e6:9.2f}{c * 1e6:11.2f}{cost}")
+        print(f"{label:<28}{m * 1e6:9.2f}{c * 1e6:9.2f}{cost}")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ def _script():
 
 
 def test_a_dropped_company_leaves_its_contracts_external_and_never_defaulting():
-    sc = _script().variant(str(SCENARIOS / "avalanche.yaml"), ("openai",))
+    script = _script()
+    sc = script.variant(str(SCENARIOS / "avalanche.yaml"), ("openai",))
     assert "openai" not in sc.companies
-    full = _script().variant(str(SCENARIOS / "avalanche.yaml"), ())
+    full = script.variant(str(SCENARIOS / "avalanche.yaml"), ())
     before = full.companies["coreweave"].contracts
     after = sc.companies["coreweave"].contracts
     assert len(after) == len(before)
